@@ -1,0 +1,251 @@
+/**
+ * Incremental (delta) xDS stream. Per type it keeps the subscription and the
+ * version of every resource the proxy has, so it sends only what changed and
+ * names what went away. initial_resource_versions make a reconnect cheap.
+ */
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { kindOfTypeUrl, TYPE_URL, RESOURCE_KINDS, type ResourceKind } from './protos';
+import { proxyIdentity, type ProxyIdentity, type ViewKey } from './proxy';
+import type { SnapshotSource } from './source';
+import type { ResourceSet, Snapshot } from './snapshot';
+import type { EncodedResource } from './resource';
+import { deltaResponse, type DeltaDiscoveryRequest } from './wire';
+import {
+  ADD_ORDER, REMOVE_ORDER, errorDetailMessage, newStreamId,
+  type StreamCallbacks, type StreamInfo, type TypeStatus, type XdsServiceName,
+} from './stream-common';
+
+interface DeltaTypeState {
+  wildcard: boolean;
+  names: Set<string>;
+  /** What the proxy has: name -> version (as sent; a NACKed send is not resent). */
+  has: Map<string, string>;
+  sentSet: ResourceSet | null;
+  sentNonce: string | null;
+  sentAt: number;
+  ackedSet: ResourceSet | null;
+  awaitingAck: boolean;
+  lastError: { version: string | null; message: string; at: number } | null;
+  dirty: boolean;
+}
+
+function isWildcardCapable(kind: ResourceKind): boolean {
+  return kind === 'listener' || kind === 'cluster';
+}
+
+export class DeltaStream implements StreamInfo {
+  readonly id = newStreamId();
+  readonly protocol = 'delta' as const;
+  readonly openedAt = Date.now();
+  readonly peer: string;
+  proxy: ProxyIdentity | null = null;
+  view: ViewKey | null = null;
+
+  private snapshot: Snapshot | null = null;
+  private readonly types = new Map<ResourceKind, DeltaTypeState>();
+  private unwatch: (() => void) | null = null;
+  private nonceSeq = 0;
+  private waitingDrain = false;
+  private flushScheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly call: ServerDuplexStream<DeltaDiscoveryRequest, Buffer>,
+    private readonly source: SnapshotSource,
+    private readonly callbacks: StreamCallbacks,
+    readonly service: XdsServiceName,
+  ) {
+    this.peer = call.getPeer();
+    call.on('data', (req: DeltaDiscoveryRequest) => this.onRequest(req));
+    call.on('end', () => {
+      this.close();
+      call.end();
+    });
+    call.on('error', () => this.close());
+    call.on('cancelled', () => this.close());
+    call.on('close', () => this.close());
+    callbacks.onStreamOpen(this);
+  }
+
+  private fail(code: status, details: string): void {
+    if (this.closed) return;
+    this.close();
+    this.call.destroy(Object.assign(new Error(details), { code, details }));
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unwatch?.();
+    this.unwatch = null;
+    if (this.view !== null) this.source.release(this.view);
+    this.callbacks.onStreamClose(this);
+  }
+
+  private kindOf(typeUrl: string): ResourceKind | undefined {
+    if (this.service !== 'ads') {
+      if (typeUrl && typeUrl !== TYPE_URL[this.service]) {
+        this.fail(status.INVALID_ARGUMENT, `this service serves ${TYPE_URL[this.service]}, not ${typeUrl}`);
+        return undefined;
+      }
+      return this.service;
+    }
+    return kindOfTypeUrl(typeUrl);
+  }
+
+  private onRequest(req: DeltaDiscoveryRequest): void {
+    if (this.closed) return;
+    const kind = this.kindOf(req.type_url);
+    if (kind === undefined) return;
+    if (!this.proxy) {
+      if (!req.node || !req.node.id) return this.fail(status.INVALID_ARGUMENT, 'the first request on an xDS stream must carry node.id');
+      this.proxy = proxyIdentity(req.node);
+      this.view = this.source.viewFor(this.proxy);
+      this.snapshot = this.source.acquire(this.view);
+      this.unwatch = this.source.watch(this.view, (s) => this.onSnapshot(s));
+    }
+    let st = this.types.get(kind);
+    const first = st === undefined;
+    if (!st) {
+      st = {
+        wildcard: false, names: new Set(), has: new Map(), sentSet: null, sentNonce: null, sentAt: 0,
+        ackedSet: null, awaitingAck: false, lastError: null, dirty: false,
+      };
+      for (const [name, version] of Object.entries(req.initial_resource_versions ?? {})) st.has.set(name, version);
+      this.types.set(kind, st);
+    }
+    if (req.response_nonce) {
+      if (req.response_nonce === st.sentNonce) {
+        const nack = errorDetailMessage(req.error_detail);
+        if (nack !== null) {
+          st.awaitingAck = false;
+          st.lastError = { version: st.sentSet?.version ?? null, message: nack, at: Date.now() };
+          this.callbacks.onNack(this, kind, st.sentSet?.version ?? null, nack);
+        } else if (st.awaitingAck) {
+          st.awaitingAck = false;
+          st.ackedSet = st.sentSet;
+          st.lastError = null;
+          this.callbacks.onAck(this, kind, st.sentSet?.version ?? '', Date.now() - st.sentAt);
+        }
+      } else {
+        this.callbacks.onStale(this, kind);
+      }
+    }
+    // Delta subscriptions are changes, valid whatever the nonce.
+    const sub = req.resource_names_subscribe ?? [];
+    const unsub = req.resource_names_unsubscribe ?? [];
+    let changed = first;
+    if (first && sub.length === 0 && isWildcardCapable(kind)) st.wildcard = true; // legacy wildcard
+    for (const name of sub) {
+      if (name === '*') st.wildcard = true;
+      else if (!st.names.has(name)) st.names.add(name);
+      else continue;
+      changed = true;
+    }
+    for (const name of unsub) {
+      // The proxy forgets what it unsubscribes from; no removal is sent for it.
+      if (name === '*') {
+        st.wildcard = false;
+        for (const n of [...st.has.keys()]) if (!st.names.has(n)) st.has.delete(n);
+      } else {
+        st.names.delete(name);
+        if (!st.wildcard) st.has.delete(name);
+      }
+      changed = true;
+    }
+    if (changed) {
+      st.dirty = true;
+      this.scheduleFlush();
+    }
+  }
+
+  private onSnapshot(s: Snapshot): void {
+    if (this.closed) return;
+    this.snapshot = s;
+    for (const [kind, st] of this.types) if (s[kind] !== st.sentSet) st.dirty = true;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.waitingDrain) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private diff(st: DeltaTypeState, set: ResourceSet): { send: EncodedResource[]; removed: string[] } {
+    const send: EncodedResource[] = [];
+    const removed: string[] = [];
+    if (st.wildcard) {
+      for (const r of set.resources.values()) if (st.has.get(r.name) !== r.version) send.push(r);
+    }
+    for (const name of st.names) {
+      if (st.wildcard && set.resources.has(name)) continue;
+      const r = set.resources.get(name);
+      if (r) {
+        if (st.has.get(name) !== r.version) send.push(r);
+      } else if (st.has.has(name)) removed.push(name);
+    }
+    for (const name of st.has.keys()) {
+      if (!set.resources.has(name) && (st.wildcard && !st.names.has(name))) removed.push(name);
+    }
+    return { send, removed: removed.sort() };
+  }
+
+  private flush(): void {
+    if (this.closed || this.waitingDrain || !this.snapshot) return;
+    const pending = [...this.types.entries()].filter(([, st]) => st.dirty);
+    const removing = pending.some(([kind, st]) => isWildcardCapable(kind) && [...st.has.keys()].some((n) => !this.snapshot![kind].resources.has(n)));
+    for (const kind of removing ? REMOVE_ORDER : ADD_ORDER) {
+      const st = this.types.get(kind);
+      if (!st || !st.dirty) continue;
+      st.dirty = false;
+      const set = this.snapshot[kind];
+      const { send, removed } = this.diff(st, set);
+      st.sentSet = set;
+      if (send.length === 0 && removed.length === 0) continue;
+      for (const r of send) st.has.set(r.name, r.version);
+      for (const name of removed) st.has.delete(name);
+      const nonce = (++this.nonceSeq).toString(36);
+      const msg = deltaResponse(set.version, TYPE_URL[kind], send, removed, nonce);
+      st.sentNonce = nonce;
+      st.sentAt = Date.now();
+      st.awaitingAck = true;
+      this.callbacks.onResponse(this, kind, set.version, msg.length, send.length, removed.length);
+      if (!this.call.write(msg)) {
+        this.waitingDrain = true;
+        this.call.once('drain', () => {
+          this.waitingDrain = false;
+          this.flush();
+        });
+        return;
+      }
+    }
+  }
+
+  status(): Partial<Record<ResourceKind, TypeStatus>> {
+    const out: Partial<Record<ResourceKind, TypeStatus>> = {};
+    for (const kind of RESOURCE_KINDS) {
+      const st = this.types.get(kind);
+      if (!st) continue;
+      out[kind] = {
+        subscribed: st.wildcard ? '*' : [...st.names].sort(),
+        sentVersion: st.sentSet?.version ?? null,
+        ackedVersion: st.ackedSet?.version ?? null,
+        state: st.lastError && !st.awaitingAck ? 'nacked' : st.awaitingAck ? 'pending' : st.ackedSet ? 'acked' : 'idle',
+        lastError: st.lastError,
+        resources: [...st.has.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, version]) => ({ name, version })),
+      };
+    }
+    return out;
+  }
+
+  ackedResources(kind: ResourceKind): { set: ResourceSet; names: string[] } | null {
+    const st = this.types.get(kind);
+    if (!st || !st.ackedSet) return null;
+    const set = st.ackedSet;
+    return { set, names: [...st.has.keys()].filter((n) => set.resources.get(n)?.version === st.has.get(n)).sort() };
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * State-of-the-world xDS stream (ADS or one per-type service).
+ * Per type it tracks the subscription, what was sent and what was ACKed;
+ * it only ever holds "which types need a look" as pending work, so a slow or
+ * silent proxy costs a few flags, not a queue of responses.
+ */
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { kindOfTypeUrl, TYPE_URL, RESOURCE_KINDS, type ResourceKind } from './protos';
+import { proxyIdentity, type ProxyIdentity, type ViewKey } from './proxy';
+import type { SnapshotSource } from './source';
+import type { ResourceSet, Snapshot } from './snapshot';
+import { contentHash, type EncodedResource } from './resource';
+import { sotwResponseBody, withNonce, type DiscoveryRequest } from './wire';
+import {
+  ADD_ORDER, REMOVE_ORDER, errorDetailMessage, newStreamId,
+  type StreamCallbacks, type StreamInfo, type TypeStatus, type XdsServiceName,
+} from './stream-common';
+
+interface SotwTypeState {
+  wildcard: boolean;
+  names: string[]; // sorted, deduplicated
+  subKey: string; // '*' or a hash of names: the key of the shared response body cache
+  sentSet: ResourceSet | null;
+  sentVersion: string | null;
+  sentNonce: string | null;
+  sentAt: number;
+  ackedSet: ResourceSet | null;
+  ackedVersion: string | null;
+  awaitingAck: boolean;
+  lastError: { version: string | null; message: string; at: number } | null;
+  dirty: boolean;
+  forceSend: boolean;
+}
+
+/** Response bodies shared by every stream that receives the same resources at the same version. */
+const bodyCache = new WeakMap<ResourceSet, Map<string, Buffer>>();
+const MAX_BODIES_PER_SET = 64;
+
+function cachedBody(set: ResourceSet, subKey: string, build: () => Buffer): Buffer {
+  let perSet = bodyCache.get(set);
+  if (!perSet) bodyCache.set(set, (perSet = new Map()));
+  let body = perSet.get(subKey);
+  if (!body) {
+    body = build();
+    if (perSet.size >= MAX_BODIES_PER_SET) perSet.delete(perSet.keys().next().value as string);
+    perSet.set(subKey, body);
+  }
+  return body;
+}
+
+function isWildcardCapable(kind: ResourceKind): boolean {
+  return kind === 'listener' || kind === 'cluster';
+}
+
+export class SotwStream implements StreamInfo {
+  readonly id = newStreamId();
+  readonly protocol = 'sotw' as const;
+  readonly openedAt = Date.now();
+  readonly peer: string;
+  proxy: ProxyIdentity | null = null;
+  view: ViewKey | null = null;
+
+  private snapshot: Snapshot | null = null;
+  private readonly types = new Map<ResourceKind, SotwTypeState>();
+  private unwatch: (() => void) | null = null;
+  private nonceSeq = 0;
+  private waitingDrain = false;
+  private flushScheduled = false;
+  private closed = false;
+  private removalPending = false;
+
+  constructor(
+    private readonly call: ServerDuplexStream<DiscoveryRequest, Buffer>,
+    private readonly source: SnapshotSource,
+    private readonly callbacks: StreamCallbacks,
+    readonly service: XdsServiceName,
+  ) {
+    this.peer = call.getPeer();
+    call.on('data', (req: DiscoveryRequest) => this.onRequest(req));
+    call.on('end', () => {
+      this.close();
+      call.end();
+    });
+    call.on('error', () => this.close());
+    call.on('cancelled', () => this.close());
+    call.on('close', () => this.close());
+    callbacks.onStreamOpen(this);
+  }
+
+  private fail(code: status, details: string): void {
+    if (this.closed) return;
+    this.close();
+    this.call.destroy(Object.assign(new Error(details), { code, details }));
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unwatch?.();
+    this.unwatch = null;
+    if (this.view !== null) this.source.release(this.view);
+    this.callbacks.onStreamClose(this);
+  }
+
+  private onRequest(req: DiscoveryRequest): void {
+    if (this.closed) return;
+    const kind = this.kindOf(req.type_url);
+    if (kind === undefined) return;
+    if (!this.proxy) {
+      if (!req.node || !req.node.id) return this.fail(status.INVALID_ARGUMENT, 'the first request on an xDS stream must carry node.id');
+      this.proxy = proxyIdentity(req.node);
+      this.view = this.source.viewFor(this.proxy);
+      this.snapshot = this.source.acquire(this.view);
+      this.unwatch = this.source.watch(this.view, (s) => this.onSnapshot(s));
+    }
+    let st = this.types.get(kind);
+    const first = st === undefined;
+    if (!st) {
+      st = {
+        wildcard: false, names: [], subKey: '', sentSet: null, sentVersion: null, sentNonce: null, sentAt: 0,
+        ackedSet: null, ackedVersion: null, awaitingAck: false, lastError: null, dirty: false, forceSend: false,
+      };
+      this.types.set(kind, st);
+    }
+    if (!first && req.response_nonce) {
+      if (req.response_nonce !== st.sentNonce) {
+        this.callbacks.onStale(this, kind);
+        return; // a reply to an older response: the newer one is on its way
+      }
+      const nack = errorDetailMessage(req.error_detail);
+      if (nack !== null) {
+        st.awaitingAck = false;
+        st.lastError = { version: st.sentVersion, message: nack, at: Date.now() };
+        this.callbacks.onNack(this, kind, st.sentVersion, nack);
+      } else if (st.awaitingAck) {
+        st.awaitingAck = false;
+        st.ackedSet = st.sentSet;
+        st.ackedVersion = req.version_info;
+        st.lastError = null;
+        this.callbacks.onAck(this, kind, req.version_info, Date.now() - st.sentAt);
+      }
+    }
+    if (this.updateSubscription(kind, st, req.resource_names ?? [], first)) {
+      const current = this.snapshot![kind];
+      if (first && req.version_info && req.version_info === current.version) {
+        // Reconnect: the proxy already has exactly this version.
+        st.sentSet = st.ackedSet = current;
+        st.sentVersion = st.ackedVersion = current.version;
+      } else {
+        st.forceSend = isWildcardCapable(kind) || st.names.length > 0;
+        st.dirty = true;
+        this.scheduleFlush();
+      }
+    }
+  }
+
+  private kindOf(typeUrl: string): ResourceKind | undefined {
+    if (this.service !== 'ads') {
+      if (typeUrl && typeUrl !== TYPE_URL[this.service]) {
+        this.fail(status.INVALID_ARGUMENT, `this service serves ${TYPE_URL[this.service]}, not ${typeUrl}`);
+        return undefined;
+      }
+      return this.service;
+    }
+    const kind = kindOfTypeUrl(typeUrl);
+    // Types we do not serve (secrets, runtime...) are left unanswered, as Envoy expects of a server that has none.
+    return kind;
+  }
+
+  /** Returns true when the subscription changed (or is new). */
+  private updateSubscription(kind: ResourceKind, st: SotwTypeState, requested: string[], first: boolean): boolean {
+    const names = [...new Set(requested)].sort();
+    const wildcard = names.includes('*') || (isWildcardCapable(kind) && names.length === 0 && (first || st.wildcard));
+    const explicit = names.filter((n) => n !== '*');
+    if (!first && wildcard === st.wildcard && explicit.length === st.names.length && explicit.every((n, i) => n === st.names[i])) return false;
+    st.wildcard = wildcard;
+    st.names = explicit;
+    st.subKey = wildcard ? '*' : contentHash(explicit.join('\n'));
+    return true;
+  }
+
+  private onSnapshot(s: Snapshot): void {
+    if (this.closed) return;
+    const prev = this.snapshot;
+    this.snapshot = s;
+    for (const [kind, st] of this.types) {
+      if (s[kind] === st.sentSet) continue;
+      if (this.touchesSubscription(st, st.sentSet, s[kind])) {
+        st.dirty = true;
+        if (prev && isWildcardCapable(kind) && [...prev[kind].resources.keys()].some((n) => !s[kind].resources.has(n))) this.removalPending = true;
+      }
+    }
+    this.scheduleFlush();
+  }
+
+  private touchesSubscription(st: SotwTypeState, sent: ResourceSet | null, next: ResourceSet): boolean {
+    if (sent === null) return st.wildcard || st.names.length > 0;
+    if (st.wildcard) return sent.version !== next.version;
+    for (const name of st.names) if (sent.resources.get(name)?.version !== next.resources.get(name)?.version) return true;
+    return false;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.waitingDrain) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Sends what is pending, newest snapshot only, in dependency order, respecting flow control. */
+  private flush(): void {
+    if (this.closed || this.waitingDrain || !this.snapshot) return;
+    const order = this.removalPending ? REMOVE_ORDER : ADD_ORDER;
+    this.removalPending = false;
+    for (const kind of order) {
+      const st = this.types.get(kind);
+      if (!st || !st.dirty) continue;
+      st.dirty = false;
+      const set = this.snapshot[kind];
+      if (!st.forceSend && !this.touchesSubscription(st, st.sentSet, set)) continue;
+      st.forceSend = false;
+      const resources: EncodedResource[] = [];
+      if (st.wildcard) resources.push(...set.resources.values());
+      else for (const name of st.names) {
+        const r = set.resources.get(name);
+        if (r) resources.push(r);
+      }
+      if (resources.length === 0 && !isWildcardCapable(kind) && st.sentSet !== null) {
+        // Nothing left to send for a named EDS/RDS subscription: SotW has no removal for them.
+        st.sentSet = set;
+        continue;
+      }
+      const body = cachedBody(set, st.subKey, () => sotwResponseBody(set.version, TYPE_URL[kind], resources));
+      const nonce = (++this.nonceSeq).toString(36);
+      const msg = withNonce(body, nonce);
+      st.sentSet = set;
+      st.sentVersion = set.version;
+      st.sentNonce = nonce;
+      st.sentAt = Date.now();
+      st.awaitingAck = true;
+      this.callbacks.onResponse(this, kind, set.version, msg.length, resources.length, 0);
+      if (!this.call.write(msg)) {
+        this.waitingDrain = true;
+        this.call.once('drain', () => {
+          this.waitingDrain = false;
+          this.flush();
+        });
+        return;
+      }
+    }
+  }
+
+  status(): Partial<Record<ResourceKind, TypeStatus>> {
+    const out: Partial<Record<ResourceKind, TypeStatus>> = {};
+    for (const kind of RESOURCE_KINDS) {
+      const st = this.types.get(kind);
+      if (!st) continue;
+      const acked = this.ackedResources(kind);
+      out[kind] = {
+        subscribed: st.wildcard ? '*' : st.names,
+        sentVersion: st.sentVersion,
+        ackedVersion: st.ackedVersion,
+        state: st.lastError && !st.awaitingAck ? 'nacked' : st.awaitingAck ? 'pending' : st.ackedVersion ? 'acked' : 'idle',
+        lastError: st.lastError,
+        resources: acked ? acked.names.map((n) => ({ name: n, version: acked.set.resources.get(n)!.version })) : [],
+      };
+    }
+    return out;
+  }
+
+  ackedResources(kind: ResourceKind): { set: ResourceSet; names: string[] } | null {
+    const st = this.types.get(kind);
+    if (!st || !st.ackedSet) return null;
+    const set = st.ackedSet;
+    const names = st.wildcard ? [...set.resources.keys()] : st.names.filter((n) => set.resources.has(n));
+    return { set, names };
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * The seam between the config side (registry + model -> snapshots) and the
+ * protocol side (streams). Streams know nothing of how snapshots are built.
+ */
+import type { Snapshot } from './snapshot';
+import type { ProxyIdentity, ViewKey } from './proxy';
+
+export interface SnapshotSource {
+  /** Which view this proxy belongs to. */
+  viewFor(proxy: ProxyIdentity): ViewKey;
+  /** The current snapshot of a view, computing it if needed; counts the view as in use. */
+  acquire(view: ViewKey): Snapshot;
+  /** The view is no longer used by one stream. */
+  release(view: ViewKey): void;
+  /** Called with every new snapshot of the view (after coalescing). Returns an unsubscribe function. */
+  watch(view: ViewKey, fn: (snapshot: Snapshot) => void): () => void;
+}

@@ -1,0 +1,62 @@
+/** The express application of the REST API. */
+import express, { Express } from 'express';
+import type { Logger } from '../observability';
+import type { Metrics } from '../observability';
+import type { Registry } from '../registry';
+import { ApiError, sendError } from './errors';
+import { errorHandler, requestLog, requireJson, requireToken } from './middleware';
+import { nodesRouter } from './nodes';
+import { seedRouter } from './seed-routes';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface ApiOptions {
+  registry: Registry;
+  metrics: Metrics;
+  logger: Logger;
+  /** Bearer token required on mutating requests; null disables auth. */
+  apiToken: string | null;
+  /** True once migrations ran and listeners are up (for /readyz). */
+  isReady: () => boolean;
+}
+
+export function createApp(opts: ApiOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+
+  const log = requestLog(opts.logger);
+  if (log) app.use(log);
+
+  // Operational endpoints: no auth, no body.
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    if (opts.isReady()) res.json({ status: 'ready' });
+    else res.status(503).json({ status: 'not_ready' });
+  });
+  app.get('/metrics', (_req, res, next) => {
+    opts.metrics
+      .render()
+      .then((text) => {
+        res.setHeader('Content-Type', opts.metrics.contentType);
+        res.send(text);
+      })
+      .catch(next);
+  });
+
+  app.use(requireToken(opts.apiToken));
+  app.use(requireJson);
+  app.use(express.json({ limit: MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
+
+  app.use('/v1', nodesRouter(opts.registry));
+  app.use('/', seedRouter(opts.registry));
+
+  app.use((req, res) => {
+    sendError(res, new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`));
+  });
+  app.use(errorHandler(opts.logger));
+  return app;
+}

@@ -1,0 +1,6 @@
+export { createApp, MAX_BODY_BYTES } from './app';
+export type { ApiOptions } from './app';
+export { ApiError, fromZodIssue, parseOrThrow } from './errors';
+export type { ApiErrorBody } from './errors';
+export { registrationSchema, heartbeatSchema, nodeFilterSchema, DNS_LABEL } from './schemas';
+export { geoZone, mapCapabilities, seedToRegistration, seedToHeartbeat, SEED_DEFAULT_REGION } from './seed';

@@ -1,0 +1,1 @@
+export { buildProgram, main, SHUTDOWN_TIMEOUT_MS } from './commands';

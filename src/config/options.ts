@@ -1,0 +1,124 @@
+/**
+ * Server options: one table of specs (flag, environment variable, default,
+ * parser) from which the CLI builds its flags and the typed ServerOptions is
+ * resolved. Adding an option = one ServerOptions field + one spec entry.
+ */
+import type { LogLevel } from '../observability';
+import { parseDuration, parseFloatIn, parseHost, parseIntIn, parseLogLevel, parseNonEmpty, parsePort } from './parse';
+
+export interface ServerOptions {
+  /** Interface both listeners bind to. */
+  host: string;
+  /** REST API port; 0 picks a free port. */
+  httpPort: number;
+  /** xDS (gRPC) port; 0 picks a free port. */
+  xdsPort: number;
+  /** SQLite database file (its folder is created). */
+  db: string;
+  /** Expected heartbeat interval (ms). */
+  heartbeatIntervalMs: number;
+  /** Draining time of a deregistered node before removal (ms). */
+  drainGraceMs: number;
+  logLevel: LogLevel;
+  /** When set, `{"httpPort":N,"xdsPort":N}` is written there once listening. */
+  readyFile: string | null;
+  /** Bearer token for mutating REST requests; null: no auth. */
+  apiToken: string | null;
+  /** EWMA smoothing factor of heartbeat stats. */
+  ewmaAlpha: number;
+  /** Heartbeat group commit: longest wait before a batch is written (ms). */
+  heartbeatBatchDelayMs: number;
+  /** Heartbeat group commit: batch size that triggers an immediate write. */
+  heartbeatBatchMax: number;
+}
+
+export interface OptionSpec<K extends keyof ServerOptions = keyof ServerOptions> {
+  key: K;
+  /** Commander flag syntax, e.g. `--http-port <port>`. */
+  flag: string;
+  env: string;
+  description: string;
+  /** Default as text (shown in --help, parsed like user input); null = unset. */
+  defaultText: string | null;
+  parse: (text: string) => ServerOptions[K];
+}
+
+const spec = <K extends keyof ServerOptions>(s: OptionSpec<K>): OptionSpec<K> => s;
+
+export const SERVE_OPTIONS = [
+  spec({ key: 'httpPort', flag: '--http-port <port>', env: 'EDGE_XDS_HTTP_PORT', description: 'REST API port (0 = any free port)', defaultText: '8080', parse: parsePort }),
+  spec({ key: 'xdsPort', flag: '--xds-port <port>', env: 'EDGE_XDS_XDS_PORT', description: 'xDS gRPC port (0 = any free port)', defaultText: '18000', parse: parsePort }),
+  spec({ key: 'host', flag: '--host <host>', env: 'EDGE_XDS_HOST', description: 'interface to listen on', defaultText: '0.0.0.0', parse: parseHost }),
+  spec({ key: 'db', flag: '--db <file>', env: 'EDGE_XDS_DB', description: 'SQLite database file', defaultText: './data/edge-xds.db', parse: parseNonEmpty }),
+  spec({ key: 'heartbeatIntervalMs', flag: '--heartbeat-interval <duration>', env: 'EDGE_XDS_HEARTBEAT_INTERVAL', description: 'expected heartbeat interval (suspect after 2 missed, unhealthy after 3)', defaultText: '10s', parse: positiveDuration }),
+  spec({ key: 'drainGraceMs', flag: '--drain-grace <duration>', env: 'EDGE_XDS_DRAIN_GRACE', description: 'how long a deregistered node drains before removal', defaultText: '30s', parse: parseDuration }),
+  spec({ key: 'logLevel', flag: '--log-level <level>', env: 'EDGE_XDS_LOG_LEVEL', description: 'fatal|error|warn|info|debug|trace|silent', defaultText: 'info', parse: parseLogLevel }),
+  spec({ key: 'readyFile', flag: '--ready-file <path>', env: 'EDGE_XDS_READY_FILE', description: 'write {"httpPort","xdsPort"} JSON here once listening', defaultText: null, parse: parseNonEmpty }),
+  spec({ key: 'apiToken', flag: '--api-token <token>', env: 'EDGE_XDS_API_TOKEN', description: 'bearer token required on mutating REST requests', defaultText: null, parse: parseNonEmpty }),
+  spec({ key: 'ewmaAlpha', flag: '--ewma-alpha <alpha>', env: 'EDGE_XDS_EWMA_ALPHA', description: 'EWMA smoothing factor of heartbeat stats, (0,1]', defaultText: '0.3', parse: parseFloatIn(0, 1, true) }),
+  spec({ key: 'heartbeatBatchDelayMs', flag: '--heartbeat-batch-delay <duration>', env: 'EDGE_XDS_HEARTBEAT_BATCH_DELAY', description: 'group commit: longest wait before writing a batch', defaultText: '5ms', parse: parseDuration }),
+  spec({ key: 'heartbeatBatchMax', flag: '--heartbeat-batch-max <n>', env: 'EDGE_XDS_HEARTBEAT_BATCH_MAX', description: 'group commit: write at once when this many heartbeats wait', defaultText: '1000', parse: parseIntIn(1, 100000) }),
+] as const;
+
+function positiveDuration(text: string): number {
+  const ms = parseDuration(text);
+  if (ms <= 0) throw new Error(`must be greater than 0, got "${text}"`);
+  return ms;
+}
+
+export class OptionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OptionError';
+  }
+}
+
+/** Where a raw option value came from (for error messages). */
+export type ValueSource = 'cli' | 'env' | 'default';
+
+export interface RawValue {
+  text: string;
+  source: ValueSource;
+}
+
+/**
+ * Resolves options from raw text values: explicit values (flags) win over
+ * `env`, which wins over defaults. Throws OptionError naming the flag/variable.
+ */
+export function resolveOptions(
+  specs: readonly OptionSpec[],
+  given: Partial<Record<keyof ServerOptions, string>>,
+  env: NodeJS.ProcessEnv = {},
+): Partial<ServerOptions> {
+  const out: Record<string, unknown> = {};
+  const errors: string[] = [];
+  for (const s of specs) {
+    const flagName = s.flag.split(' ')[0];
+    let raw: RawValue | null = null;
+    if (given[s.key] !== undefined) raw = { text: String(given[s.key]), source: 'cli' };
+    else if (env[s.env] !== undefined && env[s.env] !== '') raw = { text: env[s.env] as string, source: 'env' };
+    else if (s.defaultText !== null) raw = { text: s.defaultText, source: 'default' };
+    if (raw === null) {
+      out[s.key] = null;
+      continue;
+    }
+    try {
+      out[s.key] = s.parse(raw.text);
+    } catch (err) {
+      const where = raw.source === 'env' ? `${s.env}` : raw.source === 'cli' ? flagName : `default of ${flagName}`;
+      errors.push(`${where}: ${(err as Error).message}`);
+    }
+  }
+  if (errors.length > 0) throw new OptionError(`invalid options:\n  ${errors.join('\n  ')}`);
+  return out as Partial<ServerOptions>;
+}
+
+/** Full ServerOptions from flags and environment (see SERVE_OPTIONS). */
+export function resolveServerOptions(given: Partial<Record<keyof ServerOptions, string>> = {}, env: NodeJS.ProcessEnv = process.env): ServerOptions {
+  return resolveOptions(SERVE_OPTIONS, given, env) as ServerOptions;
+}
+
+/** Defaults with overrides, for embedding and tests (no environment read). */
+export function defaultServerOptions(overrides: Partial<ServerOptions> = {}): ServerOptions {
+  return { ...resolveServerOptions({}, {}), ...overrides };
+}

@@ -1,0 +1,7 @@
+export * from './types';
+export { Registry, RegistryClosedError } from './registry';
+export type { RegistryOptions, RegisterResult } from './registry';
+export type { ServiceSummary, ServiceEndpoint } from './queries';
+export { matchesFilter, summarizeServices } from './queries';
+export { foldHeartbeat, DEFAULT_EWMA_ALPHA } from './stats';
+export { lastSeenAt, sweepState, sweepPeriodMs, SUSPECT_AFTER_INTERVALS, UNHEALTHY_AFTER_INTERVALS } from './health';

@@ -1,0 +1,79 @@
+/**
+ * Database connection and migrations. This is the only place that knows the
+ * database is SQLite: pragmas are set when a connection is created; every
+ * repository uses portable knex.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import knexFactory, { Knex } from 'knex';
+
+export type Db = Knex;
+
+export interface OpenDatabaseOptions {
+  /** `:memory:` is allowed (tests); otherwise the folder is created. */
+  file: string;
+  /** SQLite busy timeout (ms). Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/** Opens a knex instance on a SQLite file with WAL, foreign keys and a busy timeout. */
+export function openDatabase(opts: OpenDatabaseOptions): Db {
+  const file = opts.file === ':memory:' ? ':memory:' : path.resolve(opts.file);
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const busy = opts.busyTimeoutMs ?? 5000;
+  return knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: file },
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
+        try {
+          conn.pragma(`busy_timeout = ${busy}`);
+          conn.pragma('journal_mode = WAL');
+          // FULL: every commit is on disk before the caller is answered. Group
+          // commit amortizes the fsync over a whole batch of heartbeats.
+          conn.pragma('synchronous = FULL');
+          conn.pragma('foreign_keys = ON');
+          done(null, conn);
+        } catch (err) {
+          done(err as Error, conn);
+        }
+      },
+    },
+  });
+}
+
+interface SqliteConnection {
+  pragma(source: string): unknown;
+}
+
+/** The `migrations/` folder of the package (works from `src/` and `dist/src/`). */
+export function migrationsDirectory(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(dir, 'migrations');
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`migrations folder not found above ${__dirname}`);
+}
+
+const migrationConfig = (): Knex.MigratorConfig => ({
+  directory: migrationsDirectory(),
+  loadExtensions: ['.js'],
+  tableName: 'knex_migrations',
+});
+
+/** Applies every pending migration; returns the names applied now. */
+export async function migrateLatest(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest(migrationConfig())) as [number, string[]];
+  return applied.map((f) => path.basename(f));
+}
+
+/** Names of migrations already applied. */
+export async function appliedMigrations(db: Db): Promise<string[]> {
+  const [done] = (await db.migrate.list(migrationConfig())) as [Array<{ name: string } | string>, unknown];
+  return done.map((m) => (typeof m === 'string' ? m : m.name));
+}

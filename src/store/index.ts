@@ -1,0 +1,8 @@
+export { openDatabase, migrateLatest, appliedMigrations, migrationsDirectory } from './db';
+export type { Db, OpenDatabaseOptions } from './db';
+export { Store } from './store';
+export type { HeartbeatBatchWrite } from './store';
+export { GroupCommitBatcher, BatcherClosedError } from './batcher';
+export type { BatcherOptions } from './batcher';
+export { heartbeatToRow } from './rows';
+export type { NewEvent, StateUpdate, HeartbeatRow } from './rows';

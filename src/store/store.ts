@@ -1,0 +1,140 @@
+/**
+ * The registry's persistence: every write is one transaction, every query is
+ * portable knex (SQLite today, PostgreSQL possible).
+ */
+import type { Knex } from 'knex';
+import type { EdgeNode, RegistryEvent, ServicePort } from '../registry/types';
+import type { Db } from './db';
+import {
+  EventRow,
+  HeartbeatRow,
+  NewEvent,
+  NodeRow,
+  ServiceRow,
+  StateUpdate,
+  eventToRow,
+  nodeToRow,
+  rowToEvent,
+  rowToNode,
+  rowToService,
+  servicesToRows,
+} from './rows';
+
+/** Rows per multi-row INSERT (keeps bound parameters well below SQLite's and PostgreSQL's limits). */
+const CHUNK = 500;
+
+type Q = Knex | Knex.Transaction;
+
+export interface HeartbeatBatchWrite {
+  heartbeats: HeartbeatRow[];
+  states: StateUpdate[];
+  events: NewEvent[];
+}
+
+export class Store {
+  constructor(readonly db: Db) {}
+
+  /** Every node with its services and latest heartbeat (startup load). */
+  async loadNodes(): Promise<EdgeNode[]> {
+    const [nodes, services, hbs] = await Promise.all([
+      this.db<NodeRow>('nodes').select('*').orderBy('id'),
+      this.db<ServiceRow>('node_services').select('*').orderBy(['node_id', 'name']),
+      this.db<HeartbeatRow>('node_heartbeats').select('*'),
+    ]);
+    const byNode = new Map<string, ServicePort[]>();
+    for (const s of services) {
+      let list = byNode.get(s.node_id);
+      if (!list) byNode.set(s.node_id, (list = []));
+      list.push(rowToService(s));
+    }
+    const hbByNode = new Map(hbs.map((h) => [h.node_id, h]));
+    return nodes.map((n) => rowToNode(n, byNode.get(n.id) ?? [], hbByNode.get(n.id)));
+  }
+
+  /** Inserts or replaces a node and its services, appending events, in one transaction. */
+  async saveNode(node: EdgeNode, events: NewEvent[]): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      const row = nodeToRow(node);
+      await trx('nodes').insert(row).onConflict('id').merge();
+      await trx('node_services').where({ node_id: node.id }).delete();
+      const services = servicesToRows(node);
+      if (services.length > 0) await trx('node_services').insert(services);
+      await appendEvents(trx, events);
+    });
+  }
+
+  /** Updates node states (and drain deadlines), appending events, in one transaction. */
+  async updateStates(states: StateUpdate[], events: NewEvent[]): Promise<void> {
+    if (states.length === 0 && events.length === 0) return;
+    await this.db.transaction(async (trx) => {
+      await applyStates(trx, states);
+      await appendEvents(trx, events);
+    });
+  }
+
+  /** Deletes nodes (services and heartbeats cascade), appending events, in one transaction. */
+  async deleteNodes(ids: string[], events: NewEvent[]): Promise<void> {
+    if (ids.length === 0 && events.length === 0) return;
+    await this.db.transaction(async (trx) => {
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        await trx('nodes').whereIn('id', ids.slice(i, i + CHUNK)).delete();
+      }
+      await appendEvents(trx, events);
+    });
+  }
+
+  /**
+   * One group commit of heartbeats: a multi-row upsert of the latest values
+   * and EWMA stats per node, plus any state changes they cause.
+   */
+  async writeHeartbeats(batch: HeartbeatBatchWrite): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      for (let i = 0; i < batch.heartbeats.length; i += CHUNK) {
+        await trx('node_heartbeats').insert(batch.heartbeats.slice(i, i + CHUNK)).onConflict('node_id').merge();
+      }
+      await applyStates(trx, batch.states);
+      await appendEvents(trx, batch.events);
+    });
+  }
+
+  /** Events with seq > sinceSeq, oldest first. */
+  async listEvents(sinceSeq: number, limit: number, nodeId?: string): Promise<RegistryEvent[]> {
+    let q = this.db<EventRow>('events').select('*').where('seq', '>', sinceSeq);
+    if (nodeId !== undefined) q = q.andWhere('node_id', nodeId);
+    const rows = await q.orderBy('seq').limit(limit);
+    return rows.map(rowToEvent);
+  }
+
+  async lastEventSeq(): Promise<number> {
+    const row = (await this.db('events').max({ m: 'seq' }).first()) as { m: number | string | null } | undefined;
+    return row && row.m !== null ? Number(row.m) : 0;
+  }
+
+  async getSetting<T>(key: string): Promise<T | undefined> {
+    const row = (await this.db('kv').where({ key }).first()) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
+  async putSetting(key: string, value: unknown): Promise<void> {
+    await this.db('kv')
+      .insert({ key, value: JSON.stringify(value), updated_at: Date.now() })
+      .onConflict('key')
+      .merge();
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+async function appendEvents(q: Q, events: NewEvent[]): Promise<void> {
+  for (let i = 0; i < events.length; i += CHUNK) {
+    await q('events').insert(events.slice(i, i + CHUNK).map(eventToRow));
+  }
+}
+
+async function applyStates(q: Q, states: StateUpdate[]): Promise<void> {
+  for (const s of states) {
+    await q('nodes').where({ id: s.nodeId }).update({ state: s.state, drain_until: s.drainUntil });
+  }
+}

@@ -5,3 +5,5 @@
 export { decodeStrict, StrictDecodeError, resolveTypeUrl, DUMP_OPTIONS } from './wire';
 export { checkEnvoyConstraints } from './constraints';
 export { pgvViolations } from './pgv';
+export { checkBootstrapYaml, bootstrapFromJsonStrict, BootstrapValidationError, BOOTSTRAP_TYPE } from './bootstrap';
+export { StrictJson, jsonName } from './json';

@@ -1,0 +1,132 @@
+/**
+ * Envoy bootstraps rendered from the templates committed in envoy/
+ * (envoy/sidecar.template.yaml, envoy/gateway.template.yaml). Every scalar of
+ * the form "{{NAME}}" is replaced by a YAML node (strings stay strings,
+ * numbers become numbers, XDS_ENDPOINTS becomes a list), through the yaml
+ * Document API so comments in the templates survive into the output.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseDocument, visit, isScalar } from 'yaml';
+
+export interface XdsServerAddress {
+  host: string;
+  port: number;
+}
+
+export interface BootstrapLocality {
+  region: string;
+  zone: string;
+  subZone: string;
+}
+
+export type EnvoyRole = 'sidecar' | 'gateway';
+export type XdsMode = 'delta' | 'sotw';
+
+export interface EnvoyBootstrapParams {
+  nodeId: string;
+  /** node.cluster (default 'edge-sidecar' / 'edge-gateway'). */
+  cluster?: string;
+  locality: BootstrapLocality;
+  /** xDS servers in failover order: regional relays nearest first, the global tier last. One priority each. */
+  xdsServers: XdsServerAddress[];
+  /** 'delta' -> DELTA_GRPC (default), 'sotw' -> GRPC. */
+  mode?: XdsMode;
+  /** Admin port on 127.0.0.1 (default 9901). */
+  adminPort?: number;
+  role: EnvoyRole;
+  /** Listener port the control plane should use for this proxy (default 15001 sidecar egress, 10000 gateway ingress); sent as node metadata. */
+  listenerPort?: number;
+}
+
+export const DEFAULT_ADMIN_PORT = 9901;
+export const DEFAULT_LISTENER_PORT: Record<EnvoyRole, number> = { sidecar: 15001, gateway: 10000 };
+export const DEFAULT_NODE_CLUSTER: Record<EnvoyRole, string> = { sidecar: 'edge-sidecar', gateway: 'edge-gateway' };
+/** Envoy allows priorities 0..128. */
+export const MAX_XDS_SERVERS = 129;
+
+/** Finds the repository's envoy/ folder (works from src/ and from dist/src/). */
+export function envoyDir(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(dir, 'envoy');
+    if (fs.existsSync(path.join(candidate, 'sidecar.template.yaml'))) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`envoy/ templates not found above ${__dirname}`);
+}
+
+export function templatePath(role: EnvoyRole): string {
+  return path.join(envoyDir(), `${role}.template.yaml`);
+}
+
+function checkPort(what: string, port: number): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${what}: port ${port} out of range 1..65535`);
+}
+
+function checkParams(p: EnvoyBootstrapParams): void {
+  if (!p.nodeId) throw new Error('nodeId: required');
+  if (p.role !== 'sidecar' && p.role !== 'gateway') throw new Error(`role: must be sidecar or gateway, got ${String(p.role)}`);
+  if (p.mode !== undefined && p.mode !== 'delta' && p.mode !== 'sotw') throw new Error(`mode: must be delta or sotw, got ${String(p.mode)}`);
+  for (const k of ['region', 'zone', 'subZone'] as const) {
+    if (typeof p.locality?.[k] !== 'string') throw new Error(`locality.${k}: must be a string`);
+  }
+  if (!p.xdsServers?.length) throw new Error('xdsServers: at least one xDS server is required');
+  if (p.xdsServers.length > MAX_XDS_SERVERS) throw new Error(`xdsServers: at most ${MAX_XDS_SERVERS} (Envoy priorities go up to 128)`);
+  p.xdsServers.forEach((s, i) => {
+    if (!s.host || /\s/.test(s.host)) throw new Error(`xdsServers[${i}].host: must be a non-empty host name or IP`);
+    checkPort(`xdsServers[${i}].port`, s.port);
+  });
+  checkPort('adminPort', p.adminPort ?? DEFAULT_ADMIN_PORT);
+  checkPort('listenerPort', p.listenerPort ?? DEFAULT_LISTENER_PORT[p.role]);
+}
+
+function placeholderValues(p: EnvoyBootstrapParams): Record<string, unknown> {
+  return {
+    NODE_ID: p.nodeId,
+    CLUSTER: p.cluster ?? DEFAULT_NODE_CLUSTER[p.role],
+    REGION: p.locality.region,
+    ZONE: p.locality.zone,
+    SUB_ZONE: p.locality.subZone,
+    LISTENER_PORT: p.listenerPort ?? DEFAULT_LISTENER_PORT[p.role],
+    ADMIN_PORT: p.adminPort ?? DEFAULT_ADMIN_PORT,
+    API_TYPE: (p.mode ?? 'delta') === 'delta' ? 'DELTA_GRPC' : 'GRPC',
+    // One priority per server, in the order given (nearest relay = priority 0).
+    XDS_ENDPOINTS: p.xdsServers.map((s, i) => ({
+      priority: i,
+      lb_endpoints: [{ endpoint: { address: { socket_address: { address: s.host, port_value: s.port } } } }],
+    })),
+  };
+}
+
+/** Fills a template text; throws on an unknown or unused placeholder. */
+export function fillTemplate(templateText: string, values: Record<string, unknown>, source = 'template'): string {
+  const doc = parseDocument(templateText, { uniqueKeys: true });
+  if (doc.errors.length) throw new Error(`${source}: ${doc.errors[0].message}`);
+  const used = new Set<string>();
+  visit(doc, {
+    Scalar(_key, node) {
+      if (!isScalar(node) || typeof node.value !== 'string') return undefined;
+      const m = /^\{\{([A-Z_]+)\}\}$/.exec(node.value);
+      if (!m) {
+        if (node.value.includes('{{')) throw new Error(`${source}: malformed placeholder ${node.value}`);
+        return undefined;
+      }
+      if (!(m[1] in values)) throw new Error(`${source}: unknown placeholder {{${m[1]}}}`);
+      used.add(m[1]);
+      const created = doc.createNode(values[m[1]]);
+      if (isScalar(created) && typeof created.value === 'string') created.type = 'QUOTE_DOUBLE';
+      return created;
+    },
+  });
+  for (const k of Object.keys(values)) if (!used.has(k)) throw new Error(`${source}: placeholder {{${k}}} not in template`);
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: true });
+}
+
+/** The Envoy bootstrap YAML for a sidecar or gateway, from envoy/<role>.template.yaml. */
+export function renderEnvoyBootstrap(params: EnvoyBootstrapParams): string {
+  checkParams(params);
+  const file = templatePath(params.role);
+  const body = fillTemplate(fs.readFileSync(file, 'utf8'), placeholderValues(params), file);
+  return `# Generated by edge-xds from envoy/${params.role}.template.yaml. Do not edit: regenerate.\n${body}`;
+}

@@ -14,11 +14,14 @@ function nonNeg(v: number | undefined): number {
   return v !== undefined && Number.isFinite(v) && v > 0 ? v : 0;
 }
 
-/** Declared capacity C_i: maxRps, else cpu cores, else 1 (non-positive values count as undeclared). */
+/** Upper bound of C_i, so that C / (L + eps) stays finite. */
+export const MAX_CAPACITY = 1e12;
+
+/** Declared capacity C_i: maxRps, else cpu cores, else 1 (non-positive values count as undeclared; capped at 1e12). */
 export function capacityOf(node: Pick<EdgeNode, 'capacity'>): number {
   const c = node.capacity ?? {};
-  if (c.maxRps !== undefined && Number.isFinite(c.maxRps) && c.maxRps > 0) return c.maxRps;
-  if (c.cpu !== undefined && Number.isFinite(c.cpu) && c.cpu > 0) return c.cpu;
+  if (c.maxRps !== undefined && c.maxRps > 0) return Math.min(c.maxRps, MAX_CAPACITY);
+  if (c.cpu !== undefined && c.cpu > 0) return Math.min(c.cpu, MAX_CAPACITY);
   return 1;
 }
 

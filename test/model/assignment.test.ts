@@ -126,8 +126,12 @@ describe('weights', () => {
       node({ id: 'a', zone: 'sh', maxRps: 500, cpu: 4 }),
       node({ id: 'b', zone: 'sh', cpu: 4 }),
       node({ id: 'c', zone: 'sh', maxRps: 0 }),
+      node({ id: 'd', zone: 'sh', maxRps: Number.POSITIVE_INFINITY }),
+      node({ id: 'e', zone: 'sh', cpu: Number.NaN }),
     ]);
-    assert.deepEqual(out.map((a) => a.factors.capacity), [500, 4, 1]);
+    assert.deepEqual(out.map((a) => a.factors.capacity), [500, 4, 1, 1e12, 1]);
+    assert.ok(out.every((a) => Number.isFinite(a.factors.raw)));
+    assert.ok(out[3].sharePct > 99);
   });
 
   it('uses the latest heartbeat load when there are no smoothed stats, else 0', () => {

@@ -56,10 +56,10 @@ describe('haversineKm', () => {
     );
   });
 
-  it('satisfies the triangle inequality', () => {
+  it('satisfies the triangle inequality (to 1 m: haversine is ill-conditioned near antipodes)', () => {
     fc.assert(
       fc.property(pointArb, pointArb, pointArb, (a, b, c) => {
-        assert.ok(haversineKm(a, c) <= haversineKm(a, b) + haversineKm(b, c) + 1e-6);
+        assert.ok(haversineKm(a, c) <= haversineKm(a, b) + haversineKm(b, c) + 1e-3);
       }),
       { numRuns: 300 },
     );

@@ -90,7 +90,8 @@ export class SotwStream implements StreamInfo {
   private fail(code: status, details: string): void {
     if (this.closed) return;
     this.close();
-    this.call.destroy(Object.assign(new Error(details), { code, details }));
+    // grpc-js turns an 'error' event into the stream's final status.
+    this.call.emit('error', Object.assign(new Error(details), { code, details }));
   }
 
   private close(): void {

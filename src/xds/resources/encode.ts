@@ -26,6 +26,10 @@ function lookup(typeName: string): protobuf.Type {
   return envoyRoot().lookupType(typeName.replace(/^\./, ''));
 }
 
+function camel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
 function isDefaultScalar(field: protobuf.Field, v: unknown): boolean {
   if (field.resolvedType instanceof protobuf.Enum) return v === 0;
   switch (field.type) {
@@ -69,7 +73,8 @@ export function canonicalize(type: protobuf.Type, obj: Record<string, unknown>, 
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(obj).sort()) {
     const v = obj[key];
-    const field = type.fields[key];
+    // protobufjs' bundled google/protobuf types (Struct's Value) use camelCase names; the generated types use snake_case.
+    const field = type.fields[key] ?? type.fields[camel(key)];
     if (!field) {
       if (type.oneofs && key in type.oneofs) continue;
       throw new Error(`${path}: ${type.fullName} has no field ${key}`);
@@ -81,15 +86,15 @@ export function canonicalize(type: protobuf.Type, obj: Record<string, unknown>, 
       const m = v as Record<string, unknown>;
       const sorted: Record<string, unknown> = {};
       for (const k of Object.keys(m).sort()) sorted[k] = canonicalValue(field, m[k], `${fpath}[${k}]`);
-      if (Object.keys(sorted).length > 0) out[key] = sorted;
+      if (Object.keys(sorted).length > 0) out[field.name] = sorted;
     } else if (field.repeated) {
       const arr = (v as unknown[]).map((e, i) => canonicalValue(field, e, `${fpath}[${i}]`));
-      if (arr.length > 0) out[key] = arr;
+      if (arr.length > 0) out[field.name] = arr;
     } else {
       const cv = canonicalValue(field, v, fpath);
       const hasPresence = field.partOf !== null || field.resolvedType instanceof protobuf.Type;
       if (!hasPresence && isDefaultScalar(field, cv)) continue;
-      out[key] = cv;
+      out[field.name] = cv;
     }
   }
   return out;

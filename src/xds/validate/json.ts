@@ -8,6 +8,7 @@
  * Any with "@type", Timestamp RFC 3339, FieldMask string), null as "unset".
  */
 import * as protobuf from 'protobufjs';
+import { envoyRoot } from '../protos';
 import { resolveTypeUrl } from './wire';
 
 type J = unknown;
@@ -116,13 +117,19 @@ export class StrictJson {
     return { seconds: sign * seconds, nanos: sign * nanos };
   }
 
+  /** google.protobuf.Value's field name as the loaded Type spells it (protobufjs bundles it in camelCase). */
+  private vk(name: string): string {
+    const t = envoyRoot().lookupType('google.protobuf.Value');
+    return t.fields[name] ? name : jsonName(name);
+  }
+
   private value(v: J, path: string): Obj | undefined {
-    if (v === null) return { null_value: 0 };
-    if (typeof v === 'number') return { number_value: v };
-    if (typeof v === 'string') return { string_value: v };
-    if (typeof v === 'boolean') return { bool_value: v };
-    if (Array.isArray(v)) return { list_value: { values: v.map((x, i) => this.value(x, `${path}[${i}]`)) } };
-    if (typeof v === 'object') return { struct_value: this.struct(v, path) };
+    if (v === null) return { [this.vk('null_value')]: 0 };
+    if (typeof v === 'number') return { [this.vk('number_value')]: v };
+    if (typeof v === 'string') return { [this.vk('string_value')]: v };
+    if (typeof v === 'boolean') return { [this.vk('bool_value')]: v };
+    if (Array.isArray(v)) return { [this.vk('list_value')]: { values: v.map((x, i) => this.value(x, `${path}[${i}]`)) } };
+    if (typeof v === 'object') return { [this.vk('struct_value')]: this.struct(v, path) };
     return this.err(path, `not a JSON value`);
   }
 

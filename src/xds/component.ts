@@ -1,0 +1,38 @@
+/**
+ * The xDS part of a server, as the composition root sees it: the snapshot
+ * source fed by the registry, and the gRPC server that streams it.
+ */
+import type { RegistryView } from '../registry/types';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import type { WeightsConfig } from '../model';
+import { MeshSource, type MeshSourceOptions } from './mesh-source';
+import { XdsServer, type XdsServerOptions } from './server';
+
+export interface XdsComponentOptions {
+  registry: RegistryView;
+  logger: Logger;
+  metrics: Metrics;
+  weights?: WeightsConfig;
+  source?: Omit<MeshSourceOptions, 'registry' | 'logger' | 'metrics' | 'weights'>;
+  extraServices?: XdsServerOptions['extraServices'];
+}
+
+export class XdsComponent {
+  readonly source: MeshSource;
+  readonly server: XdsServer;
+
+  constructor(opts: XdsComponentOptions) {
+    this.source = new MeshSource({ ...opts.source, registry: opts.registry, logger: opts.logger, metrics: opts.metrics, weights: opts.weights });
+    this.server = new XdsServer({ source: this.source, logger: opts.logger, metrics: opts.metrics, extraServices: opts.extraServices });
+  }
+
+  start(host: string, port: number): Promise<number> {
+    return this.server.start(host, port);
+  }
+
+  async close(): Promise<void> {
+    this.source.close();
+    await this.server.close();
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * MeshSource: registry + model -> one snapshot per view, kept current.
+ *
+ * - CDS/LDS/RDS depend only on the client kind: built once per kind and shared
+ *   by every view of that kind (same EncodedResource objects).
+ * - EDS depends on where the proxy is: computed per view with the edge-aware
+ *   model, stabilized by hysteresis, encoded once per view and version.
+ * - Registry changes are coalesced: a flush runs `coalesceMs` after the last
+ *   change and never later than `maxDelayMs` after the first one.
+ */
+import type { RegistryChange, RegistryView, GeoLocation } from '../registry/types';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import {
+  computeAssignment, resolveRequester, stabilize, structureChanged, DEFAULT_WEIGHTS_CONFIG,
+  type ClientKind, type EndpointAssignment, type RequesterInput, type WeightsConfig,
+} from '../model';
+import {
+  buildCluster, buildClusterLoadAssignment, buildListeners, buildRouteConfigurations, encodeResource,
+  type EgressListenerOptions,
+} from './resources';
+import { encodedResource, type EncodedResource } from './resource';
+import { resourceSet, sameOrNew, type ResourceSet, type Snapshot } from './snapshot';
+import { serviceIndex, type ServiceEndpoints } from './specs';
+import type { ProxyIdentity, ViewKey } from './proxy';
+import type { SnapshotSource } from './source';
+import type { ResourceKind } from './protos';
+
+export interface MeshSourceOptions {
+  registry: RegistryView;
+  logger: Logger;
+  metrics: Metrics;
+  weights?: WeightsConfig;
+  coalesceMs?: number;
+  maxDelayMs?: number;
+  /** Minimum time between two weight-only pushes of one service (health changes are never delayed). */
+  weightPushIntervalMs?: number;
+  /** Unused views are dropped after this long. */
+  viewIdleMs?: number;
+  egress?: EgressListenerOptions;
+}
+
+interface ViewState {
+  key: ViewKey;
+  kind: ClientKind;
+  requester: RequesterInput;
+  /** True when the location is a centroid of the zone/region, which moves as nodes register. */
+  centroid: boolean;
+  refs: number;
+  idleSince: number;
+  snapshot: Snapshot | null;
+  assignments: Map<string, EndpointAssignment[]>;
+  cla: Map<string, EncodedResource>;
+  watchers: Set<(s: Snapshot) => void>;
+}
+
+/** CDS/LDS/RDS of one client kind: the same ResourceSet objects in every view of that kind. */
+interface KindResources {
+  cluster: ResourceSet;
+  listener: ResourceSet;
+  route: ResourceSet;
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** A requester location from node metadata: {lat, lon}, {location: {lat, lon}} or {location: "lat,lon"}. */
+export function locationFromMetadata(md: Record<string, unknown>): GeoLocation | null {
+  const num = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : null);
+  let lat = num(md.lat);
+  let lon = num(md.lon);
+  const loc = md.location;
+  if ((lat === null || lon === null) && loc && typeof loc === 'object') {
+    lat = num((loc as Record<string, unknown>).lat);
+    lon = num((loc as Record<string, unknown>).lon);
+  } else if ((lat === null || lon === null) && typeof loc === 'string') {
+    const [a, b] = loc.split(',');
+    lat = num(a);
+    lon = num(b);
+  }
+  if (lat === null || lon === null || !Number.isFinite(lat) || !Number.isFinite(lon)) return null;
+  if (lat < -90 || lat > 90 || lon < -180 || lon > 180) return null;
+  return { lat, lon };
+}
+
+export class MeshSource implements SnapshotSource {
+  private readonly registry: RegistryView;
+  private readonly log: Logger;
+  private weights: WeightsConfig;
+  private readonly coalesceMs: number;
+  private readonly maxDelayMs: number;
+  private readonly weightPushIntervalMs: number;
+  private readonly viewIdleMs: number;
+  private readonly views = new Map<ViewKey, ViewState>();
+  private index = new Map<string, ServiceEndpoints>();
+  private readonly kinds = new Map<ClientKind, KindResources>();
+  private readonly dirty = new Set<string>();
+  private topologyDirty = false;
+  private allDirty = false;
+  private firstChangeAt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly lastWeightPush = new Map<string, number>();
+  private readonly unsubscribe: () => void;
+  private readonly gcTimer: NodeJS.Timeout;
+  private readonly computeSeconds;
+  private readonly viewsGauge;
+  private readonly deferred;
+
+  constructor(private readonly opts: MeshSourceOptions) {
+    this.registry = opts.registry;
+    this.log = opts.logger.child({ component: 'mesh-source' });
+    this.weights = opts.weights ?? DEFAULT_WEIGHTS_CONFIG;
+    this.coalesceMs = opts.coalesceMs ?? 100;
+    this.maxDelayMs = opts.maxDelayMs ?? 1000;
+    this.weightPushIntervalMs = opts.weightPushIntervalMs ?? 1000;
+    this.viewIdleMs = opts.viewIdleMs ?? 60_000;
+    this.computeSeconds = opts.metrics.histogram('edge_xds_snapshot_compute_seconds', 'Time to recompute snapshots after registry changes', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+    this.viewsGauge = opts.metrics.gauge('edge_xds_views', 'Views (requesting locality x client kind) with a computed snapshot');
+    this.deferred = opts.metrics.counter('edge_xds_weight_pushes_deferred_total', 'Weight-only EDS changes held back by the per-service push rate limit');
+    this.rebuildTopology();
+    this.unsubscribe = this.registry.onChange((c) => this.onChange(c));
+    this.gcTimer = setInterval(() => this.collectIdleViews(), Math.min(this.viewIdleMs, 30_000));
+    this.gcTimer.unref();
+  }
+
+  close(): void {
+    this.unsubscribe();
+    clearInterval(this.gcTimer);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  get weightsConfig(): WeightsConfig {
+    return this.weights;
+  }
+
+  /** New coefficients apply to every view at the next flush (and are pushed, hysteresis aside). */
+  setWeights(config: WeightsConfig): void {
+    this.weights = config;
+    this.allDirty = true;
+    for (const v of this.views.values()) v.assignments.clear();
+    this.schedule(true);
+  }
+
+  // ---- SnapshotSource -------------------------------------------------------
+
+  viewFor(proxy: ProxyIdentity): ViewKey {
+    const registered = this.registry.getNode(proxy.id);
+    const requester: RequesterInput = registered
+      ? { region: registered.region, zone: registered.zone, subZone: registered.subZone, location: registered.location }
+      : { region: proxy.locality.region, zone: proxy.locality.zone, subZone: proxy.locality.subZone, location: locationFromMetadata(proxy.metadata) };
+    return this.viewKeyFor(proxy.kind, requester);
+  }
+
+  /** The view a requester at this place and of this kind gets (created lazily). */
+  viewKeyFor(kind: ClientKind, requester: RequesterInput): ViewKey {
+    const loc = requester.location;
+    const token = loc ? `${round(loc.lat, 3)},${round(loc.lon, 3)}` : 'centroid';
+    const key = `${kind}|${requester.region}|${requester.zone}|${token}`;
+    if (!this.views.has(key)) {
+      this.views.set(key, {
+        key, kind, centroid: !loc, refs: 0, idleSince: Date.now(), snapshot: null,
+        requester: { ...requester, location: loc ? { lat: round(loc.lat, 3), lon: round(loc.lon, 3) } : null },
+        assignments: new Map(), cla: new Map(), watchers: new Set(),
+      });
+    }
+    return key;
+  }
+
+  acquire(key: ViewKey): Snapshot {
+    const v = this.views.get(key);
+    if (!v) throw new Error(`unknown view ${key}`);
+    v.refs++;
+    if (!v.snapshot && this.timer && (this.topologyDirty || this.allDirty)) {
+      // Never compute a new view from a topology we know is stale.
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.flush();
+    }
+    if (!v.snapshot) {
+      const t0 = process.hrtime.bigint();
+      this.computeView(v, null, Date.now());
+      this.computeSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+      this.viewsGauge.set(this.countComputed());
+    }
+    return v.snapshot!;
+  }
+
+  release(key: ViewKey): void {
+    const v = this.views.get(key);
+    if (!v) return;
+    v.refs = Math.max(0, v.refs - 1);
+    if (v.refs === 0) v.idleSince = Date.now();
+  }
+
+  watch(key: ViewKey, fn: (s: Snapshot) => void): () => void {
+    const v = this.views.get(key);
+    if (!v) throw new Error(`unknown view ${key}`);
+    v.watchers.add(fn);
+    return () => v.watchers.delete(fn);
+  }
+
+  /** The current snapshot of a view without holding it (dumps, relays). */
+  peek(key: ViewKey): Snapshot | null {
+    return this.views.get(key)?.snapshot ?? null;
+  }
+
+  /** What a requester there receives for a service, without hysteresis (explain / debugging). */
+  explain(service: string, kind: ClientKind, requester: RequesterInput): EndpointAssignment[] | null {
+    const entry = this.index.get(service);
+    if (!entry) return null;
+    const resolved = resolveRequester(requester, this.registry.nodes().values());
+    return computeAssignment({ service, requester: resolved, endpoints: entry.endpoints, config: this.weights, now: Date.now() });
+  }
+
+  viewKeys(): ViewKey[] {
+    return [...this.views.keys()];
+  }
+
+  // ---- change handling --------------------------------------------------------
+
+  private onChange(c: RegistryChange): void {
+    for (const s of c.services) this.dirty.add(s);
+    if (c.kind === 'node') this.topologyDirty = true;
+    this.schedule(false);
+  }
+
+  private schedule(immediate: boolean): void {
+    const now = Date.now();
+    if (!this.timer) this.firstChangeAt = now;
+    const wait = immediate ? 0 : Math.max(0, Math.min(this.coalesceMs, this.firstChangeAt + this.maxDelayMs - now));
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, wait);
+  }
+
+  /** Recomputes what changed and hands new snapshots to the watchers of each affected view. */
+  flush(): void {
+    const t0 = process.hrtime.bigint();
+    const now = Date.now();
+    const topology = this.topologyDirty;
+    const all = this.allDirty;
+    this.topologyDirty = false;
+    this.allDirty = false;
+    const dirty = all ? null : new Set(this.dirty);
+    this.dirty.clear();
+    if (topology || all) this.rebuildTopology();
+    let retryAt = Infinity;
+    const pushedWeights = new Set<string>();
+    for (const v of this.views.values()) {
+      if (!v.snapshot) continue;
+      const services = dirty === null || (topology && v.centroid) ? null : dirty;
+      const held = this.computeView(v, services, now, pushedWeights);
+      for (const [service, at] of held) {
+        this.dirty.add(service);
+        retryAt = Math.min(retryAt, at);
+      }
+    }
+    for (const s of pushedWeights) this.lastWeightPush.set(s, now);
+    this.computeSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+    this.viewsGauge.set(this.countComputed());
+    if (retryAt !== Infinity && !this.timer) {
+      this.firstChangeAt = Date.now();
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.flush();
+      }, Math.max(10, retryAt - Date.now()));
+    }
+  }
+
+  private countComputed(): number {
+    let n = 0;
+    for (const v of this.views.values()) if (v.snapshot) n++;
+    return n;
+  }
+
+  private rebuildTopology(): void {
+    this.index = serviceIndex(this.registry.nodes().values());
+    const specs = [...this.index.values()].map((e) => e.spec);
+    for (const kind of ['envoy', 'grpc'] as ClientKind[]) {
+      const prev = this.kinds.get(kind);
+      const intern = (k: ResourceKind, name: string, msg: object): EncodedResource => {
+        const r = encodedResource(k, name, encodeResource(k, msg));
+        const o = prev?.[k as 'cluster' | 'listener' | 'route'].resources.get(name);
+        return o && o.version === r.version ? o : r;
+      };
+      const cluster = sameOrNew(prev?.cluster, resourceSet('cluster', specs.map((s) => intern('cluster', s.name, buildCluster(s, kind)))));
+      const listener = sameOrNew(prev?.listener, resourceSet('listener', buildListeners(specs, kind, this.opts.egress).map((l) => intern('listener', l.name!, l))));
+      const route = sameOrNew(prev?.route, resourceSet('route', buildRouteConfigurations(specs, kind).map((r) => intern('route', r.name!, r))));
+      this.kinds.set(kind, { cluster, listener, route });
+    }
+  }
+
+  /**
+   * Recomputes EDS of `services` (null = all) for one view and publishes a new
+   * snapshot if anything changed. Returns services whose weight-only change
+   * was held back by the rate limit, with when to retry.
+   */
+  private computeView(v: ViewState, services: Set<string> | null, now: number, pushedWeights?: Set<string>): Map<string, number> {
+    const held = new Map<string, number>();
+    const requester = resolveRequester(v.requester, this.registry.nodes().values());
+    const names = services ?? new Set(this.index.keys());
+    let claChanged = false;
+    for (const name of [...v.cla.keys()]) {
+      if (!this.index.has(name)) {
+        v.cla.delete(name);
+        v.assignments.delete(name);
+        claChanged = true;
+      }
+    }
+    for (const name of names) {
+      const entry = this.index.get(name);
+      if (!entry) continue;
+      const next = computeAssignment({ service: name, requester, endpoints: entry.endpoints, config: this.weights, now });
+      const prev = v.assignments.get(name);
+      const chosen = stabilize(prev, next, this.weights);
+      if (chosen === prev && v.cla.has(name)) continue;
+      if (prev && v.snapshot && !structureChanged(prev, chosen)) {
+        // Weight-only change: rate-limited per service.
+        const last = this.lastWeightPush.get(name) ?? 0;
+        if (now - last < this.weightPushIntervalMs && !pushedWeights?.has(name)) {
+          held.set(name, last + this.weightPushIntervalMs);
+          this.deferred.inc();
+          continue;
+        }
+        pushedWeights?.add(name);
+      }
+      v.assignments.set(name, chosen);
+      const cla = buildClusterLoadAssignment(name, chosen, { overprovisioningFactor: this.weights.overprovisioningFactor });
+      const r = encodedResource('endpoint', name, encodeResource('endpoint', cla));
+      const old = v.cla.get(name);
+      if (old && old.version === r.version) continue;
+      v.cla.set(name, r);
+      claChanged = true;
+    }
+    const kindRes = this.kinds.get(v.kind)!;
+    const prev = v.snapshot;
+    const endpointsChanged = !prev || claChanged || prev.endpoint.resources.size !== v.cla.size;
+    const next: Snapshot = {
+      cluster: kindRes.cluster,
+      endpoint: endpointsChanged ? sameOrNew(prev?.endpoint, resourceSet('endpoint', v.cla.values())) : prev.endpoint,
+      listener: kindRes.listener,
+      route: kindRes.route,
+    };
+    const changed = !prev || (['cluster', 'endpoint', 'listener', 'route'] as const).some((k) => prev[k] !== next[k]);
+    if (changed) {
+      v.snapshot = next;
+      if (prev) for (const w of v.watchers) w(next);
+    }
+    return held;
+  }
+
+  private collectIdleViews(): void {
+    const now = Date.now();
+    for (const [key, v] of this.views) {
+      if (v.refs === 0 && v.watchers.size === 0 && now - v.idleSince > this.viewIdleMs) this.views.delete(key);
+    }
+  }
+}

@@ -1,0 +1,175 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { startXdsHarness, node, type XdsHarness } from '../helpers/xds-harness';
+import { XdsClient, type Received } from '../helpers/xds-client';
+import { checkEnvoyConstraints } from '../../src/xds/validate';
+import { eventually } from '../helpers/wait';
+
+const envoyNode = (id: string) => ({ id, user_agent_name: 'envoy', locality: { region: 'cn-east', zone: 'shanghai-a' } });
+
+/** Runs an Envoy-like initial exchange: CDS, EDS for every cluster, LDS, RDS; ACKs everything. */
+async function initialSync(c: XdsClient): Promise<Record<string, Received>> {
+  const got: Record<string, Received> = {};
+  c.subscribe('cluster', []);
+  const cds = await c.nextOf('cluster');
+  got.cluster = cds;
+  c.ack(cds);
+  c.subscribe('endpoint', cds.resources.map((r) => r.name));
+  const eds = await c.nextOf('endpoint');
+  got.endpoint = eds;
+  c.ack(eds);
+  c.subscribe('listener', []);
+  const lds = await c.nextOf('listener');
+  got.listener = lds;
+  c.ack(lds);
+  c.subscribe('route', ['edge-xds-egress']);
+  const rds = await c.nextOf('route');
+  got.route = rds;
+  c.ack(rds);
+  return got;
+}
+
+let h: XdsHarness;
+before(async () => {
+  h = await startXdsHarness({ drainGraceMs: 300 });
+  await h.registry.register(node({ id: 'edge-a1', address: '10.0.0.1' }));
+  await h.registry.register(node({ id: 'edge-a2', address: '10.0.0.2', services: [{ name: 'camera', port: 8080, protocol: 'http' }] }));
+});
+after(async () => h.close());
+
+test('SotW ADS: initial config in dependency order, every resource valid for Envoy', async () => {
+  const c = new XdsClient(h.target, envoyNode('proxy-1'));
+  try {
+    const got = await initialSync(c);
+    assert.deepEqual(c.received.map((r) => r.kind), ['cluster', 'endpoint', 'listener', 'route']);
+    assert.deepEqual(got.cluster!.resources.map((r) => r.name), ['camera', 'echo']);
+    assert.deepEqual(got.endpoint!.resources.map((r) => r.name).sort(), ['camera', 'echo']);
+    assert.deepEqual(got.listener!.resources.map((r) => r.name), ['edge-xds-egress']);
+    for (const r of Object.values(got)) {
+      assert.ok(r.version.length > 0, 'version_info is set');
+      assert.ok(r.nonce.length > 0, 'nonce is set');
+      for (const res of r.resources) assert.deepEqual(checkEnvoyConstraints(r.kind, res.bytes), [], `${r.kind} ${res.name}`);
+    }
+    const echo = got.endpoint!.resources.find((r) => r.name === 'echo')!.json as { endpoints: Array<{ lb_endpoints: Array<{ endpoint: { address: { socket_address: { address: string } } } }> }> };
+    assert.equal(echo.endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address.address, '10.0.0.1');
+    await c.expectSilence(300);
+  } finally {
+    c.close();
+  }
+});
+
+test('SotW ADS: a registration and a health change are pushed; an unchanged heartbeat is not', async () => {
+  const c = new XdsClient(h.target, envoyNode('proxy-2'));
+  try {
+    const first = await initialSync(c);
+    await h.registry.heartbeat('edge-a1', { load: { cpu: 0.2 } });
+    await h.registry.heartbeat('edge-a1', { load: { cpu: 0.2 } });
+    await c.expectSilence(300);
+
+    await h.registry.register(node({ id: 'edge-a3', address: '10.0.0.3' }));
+    const skipped: Received[] = [];
+    const eds = await c.nextOf('endpoint', 3000, skipped);
+    // The cluster changed too (capacity-derived thresholds): CDS must come before EDS.
+    assert.deepEqual(skipped.map((r) => r.kind), ['cluster']);
+    c.ack(skipped[0]!);
+    c.ack(eds);
+    const echo = eds.resources.find((r) => r.name === 'echo');
+    assert.ok(echo, 'echo assignment present');
+    assert.equal(JSON.stringify(echo.json).includes('10.0.0.3'), true);
+    assert.notEqual(eds.version, first.endpoint!.version);
+
+    await h.registry.deregister('edge-a3');
+    const drained = await c.nextOf('endpoint', 3000);
+    c.ack(drained);
+    assert.match(JSON.stringify(drained.resources.find((r) => r.name === 'echo')!.json), /DRAINING/);
+  } finally {
+    c.close();
+  }
+});
+
+test('SotW: NACK keeps the last ACKed config, is not answered with the same version, and shows in the dump', async () => {
+  // Own server: no other test's registrations may cause pushes here.
+  const h = await startXdsHarness();
+  await h.registry.register(node({ id: 'edge-a1', address: '10.0.0.1' }));
+  const c = new XdsClient(h.target, envoyNode('proxy-nack'));
+  try {
+    const got = await initialSync(c);
+    await h.registry.register(node({ id: 'edge-n1', address: '10.0.0.9' }));
+    const skipped: Received[] = [];
+    const eds = await c.nextOf('endpoint', 3000, skipped);
+    for (const r of skipped) c.ack(r);
+    c.nack(eds, 'rejected for the test', got.endpoint!.version);
+    await c.expectSilence(400);
+    const streams = h.xds.server.streamsOf('proxy-nack');
+    assert.equal(streams.length, 1);
+    const st = streams[0]!.status().endpoint!;
+    assert.equal(st.state, 'nacked');
+    assert.equal(st.ackedVersion, got.endpoint!.version);
+    assert.equal(st.sentVersion, eds.version);
+    assert.equal(st.lastError?.message, 'rejected for the test');
+    // The next change is pushed as a new version.
+    await h.registry.deregister('edge-n1');
+    const next = await c.nextOf('endpoint', 3000);
+    assert.notEqual(next.version, eds.version);
+    c.ack(next);
+    const st2 = await eventually(() => {
+      const st = h.xds.server.streamsOf('proxy-nack')[0]!.status().endpoint!;
+      assert.equal(st.state, 'acked');
+      return st;
+    });
+    assert.equal(st2.lastError, null);
+  } finally {
+    c.close();
+    await h.close();
+  }
+});
+
+test('SotW: EDS subscription changes answer exactly the requested names', async () => {
+  const c = new XdsClient(h.target, envoyNode('proxy-sub'));
+  try {
+    c.subscribe('endpoint', ['echo']);
+    const one = await c.nextOf('endpoint');
+    assert.deepEqual(one.resources.map((r) => r.name), ['echo']);
+    c.ack(one);
+    c.request('endpoint', ['camera', 'echo'], { version: one.version, nonce: one.nonce });
+    const two = await c.nextOf('endpoint');
+    assert.deepEqual(two.resources.map((r) => r.name).sort(), ['camera', 'echo']);
+    c.request('endpoint', ['camera'], { version: two.version, nonce: two.nonce });
+    const three = await c.nextOf('endpoint');
+    assert.deepEqual(three.resources.map((r) => r.name), ['camera']);
+    c.request('endpoint', ['camera'], { version: three.version, nonce: three.nonce });
+    // A change to a service the proxy no longer watches is not sent to it.
+    await h.registry.heartbeat('edge-a1', { load: { cpu: 0.95 } });
+    await c.expectSilence(400);
+    const unknown = h.xds.server.streamsOf('proxy-sub')[0]!.status().endpoint!;
+    assert.deepEqual(unknown.subscribed, ['camera']);
+  } finally {
+    c.close();
+  }
+});
+
+test('SotW per-type service (CDS) works like ADS for its type and rejects other types', async () => {
+  const c = new XdsClient(h.target, envoyNode('proxy-cds'), { service: 'cluster' });
+  try {
+    c.subscribe('cluster', []);
+    const cds = await c.nextOf('cluster');
+    assert.ok(cds.resources.some((r) => r.name === 'echo'));
+    c.ack(cds);
+    c.subscribe('endpoint', ['echo']);
+    await assert.rejects(c.next(2000));
+    assert.match(String(c.error?.message), /INVALID_ARGUMENT|serves/);
+  } finally {
+    c.close();
+  }
+});
+
+test('SotW: a stream without node.id is refused with INVALID_ARGUMENT', async () => {
+  const c = new XdsClient(h.target, { id: '' });
+  try {
+    c.subscribe('cluster', []);
+    await assert.rejects(c.next(2000));
+    assert.match(String(c.error?.message), /node\.id/);
+  } finally {
+    c.close();
+  }
+});

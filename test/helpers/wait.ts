@@ -18,3 +18,17 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 300
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** Waits until `check` returns true (bounded); throws naming `message` on timeout. */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  opts: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
+): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 3000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.message ?? 'condition'}`);
+    await sleep(opts.intervalMs ?? 20);
+  }
+}

@@ -23,9 +23,9 @@ export function requireToken(token: string | null): RequestHandler {
   };
 }
 
-/** A request that carries a body must be JSON (415 otherwise). */
+/** A request that carries a body must be JSON (415 otherwise); `Content-Length: 0` is no body. */
 export const requireJson: RequestHandler = (req, res, next) => {
-  if (!MUTATING.has(req.method)) return next();
+  if (!MUTATING.has(req.method) || req.headers['content-length'] === '0') return next();
   const t = req.is(['application/json', 'application/*+json']);
   if (t === null || t !== false) return next(); // null: no body
   sendError(res, new ApiError(415, 'unsupported_media_type', 'request body must be application/json'));

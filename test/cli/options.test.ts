@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OptionError, defaultServerOptions, parseDuration, resolveServerOptions } from '../../src/config';
+
+test('parseDuration accepts ms, s, m, h and bare milliseconds', () => {
+  assert.equal(parseDuration('10s'), 10_000);
+  assert.equal(parseDuration('500ms'), 500);
+  assert.equal(parseDuration('1m'), 60_000);
+  assert.equal(parseDuration('1.5s'), 1500);
+  assert.equal(parseDuration('2h'), 7_200_000);
+  assert.equal(parseDuration('250'), 250);
+  for (const bad of ['', 'ten', '10 parsecs', '-1s', '1d']) assert.throws(() => parseDuration(bad), /duration/);
+});
+
+test('defaults match issue 2', () => {
+  const o = resolveServerOptions({}, {});
+  assert.deepEqual(o, {
+    httpPort: 8080,
+    xdsPort: 18000,
+    host: '0.0.0.0',
+    db: './data/edge-xds.db',
+    heartbeatIntervalMs: 10_000,
+    drainGraceMs: 30_000,
+    logLevel: 'info',
+    readyFile: null,
+    apiToken: null,
+    ewmaAlpha: 0.3,
+    heartbeatBatchDelayMs: 5,
+    heartbeatBatchMax: 1000,
+  });
+  assert.deepEqual(defaultServerOptions({ httpPort: 0 }).httpPort, 0);
+});
+
+test('flags win over EDGE_XDS_* variables, which win over defaults', () => {
+  const env = { EDGE_XDS_HTTP_PORT: '9090', EDGE_XDS_HEARTBEAT_INTERVAL: '500ms', EDGE_XDS_API_TOKEN: 't', EDGE_XDS_DRAIN_GRACE: '1m' };
+  const o = resolveServerOptions({ httpPort: '7070' }, env);
+  assert.equal(o.httpPort, 7070);
+  assert.equal(o.heartbeatIntervalMs, 500);
+  assert.equal(o.apiToken, 't');
+  assert.equal(o.drainGraceMs, 60_000);
+});
+
+test('bad values are reported with the flag or variable that carried them', () => {
+  assert.throws(
+    () => resolveServerOptions({ httpPort: '70000', logLevel: 'loud' }, { EDGE_XDS_EWMA_ALPHA: '0' }),
+    (err: unknown) => {
+      assert.ok(err instanceof OptionError);
+      assert.match(err.message, /--http-port: expected a port number 0\.\.65535, got "70000"/);
+      assert.match(err.message, /--log-level: expected one of/);
+      assert.match(err.message, /EDGE_XDS_EWMA_ALPHA: expected a number in \(0, 1\]/);
+      return true;
+    },
+  );
+  assert.throws(() => resolveServerOptions({ heartbeatIntervalMs: '0s' }, {}), /--heartbeat-interval: must be greater than 0/);
+});

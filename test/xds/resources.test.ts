@@ -66,7 +66,7 @@ for (const kind of KINDS) {
     assert.ok(resources.some(([k]) => k === 'listener') && resources.some(([k]) => k === 'route'));
     for (const [rk, msg] of resources) {
       const bytes = encodeResource(rk, msg);
-      const decoded = decodeStrict(TYPE_URL[rk].split('/')[1], bytes);
+      const decoded = decodeStrict(TYPE_URL[rk], bytes);
       assert.ok(Object.keys(decoded).length > 0);
       assert.deepEqual(checkEnvoyConstraints(rk, msg), [], `${kind} ${rk}`);
       assert.deepEqual(checkEnvoyConstraints(rk, bytes), [], `${kind} ${rk} (bytes)`);
@@ -149,7 +149,11 @@ test('routes: Envoy egress vhosts per http/grpc service; gRPC one config per grp
   const r0 = rc.virtual_hosts![0].routes![0].route!;
   assert.equal(r0.cluster, 'echo');
   assert.equal(r0.retry_policy!.retry_on, '5xx,reset,connect-failure,refused-stream,unavailable');
-  assert.equal(rc.virtual_hosts![1].routes![0].route!.retry_policy!.retry_on, '5xx,reset,connect-failure,refused-stream');
+  assert.deepEqual(r0.timeout, { seconds: 0, nanos: 0 });
+  assert.ok(r0.max_stream_duration!.grpc_timeout_header_max);
+  const r1 = rc.virtual_hosts![1].routes![0].route!;
+  assert.equal(r1.retry_policy!.retry_on, '5xx,reset,connect-failure,refused-stream');
+  assert.deepEqual(r1.timeout, { seconds: 15, nanos: 0 });
   const g = buildRouteConfigurations(SERVICES, 'grpc');
   assert.deepEqual(g.map((r) => r.name), ['echo']);
   assert.deepEqual(g[0].virtual_hosts![0].domains, ['*']);

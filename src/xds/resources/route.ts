@@ -6,6 +6,7 @@ import type { ClientKind, ServiceSpec } from '../../model/types';
 import type { RouteConfiguration } from '../generated/envoy/config/route/v3/RouteConfiguration';
 import type { VirtualHost } from '../generated/envoy/config/route/v3/VirtualHost';
 import type { RetryPolicy } from '../generated/envoy/config/route/v3/RetryPolicy';
+import type { RouteAction } from '../generated/envoy/config/route/v3/RouteAction';
 import { durationMs, u32 } from './encode';
 
 /** Name of Envoy's egress listener and of the route configuration it takes by RDS. */
@@ -14,7 +15,7 @@ export const EGRESS_NAME = 'edge-xds-egress';
 export const MESH_DOMAIN = 'mesh';
 
 export interface RouteOptions {
-  /** Whole-request timeout on Envoy routes (default 15 s). */
+  /** Whole-request timeout on Envoy routes to http services (default 15 s; grpc services use the client's deadline). */
   timeoutMs?: number;
   /** Per-attempt timeout of the retry policy (default 5 s). */
   perTryTimeoutMs?: number;
@@ -51,18 +52,18 @@ function retryPolicy(s: ServiceSpec, opts: RouteOptions): RetryPolicy {
   };
 }
 
+/**
+ * http services: route timeout (default 15 s). grpc services: the route
+ * timeout is disabled (0s, so streaming RPCs live) and the client's
+ * grpc-timeout header is honoured instead (grpc_timeout_header_max 0s = no cap).
+ */
 function envoyVirtualHost(s: ServiceSpec, opts: RouteOptions): VirtualHost {
-  return {
-    name: s.name,
-    domains: serviceDomains(s),
-    routes: [
-      {
-        name: s.name,
-        match: { prefix: '/' },
-        route: { cluster: s.name, timeout: durationMs(opts.timeoutMs ?? DEFAULT_ROUTE_TIMEOUT_MS), retry_policy: retryPolicy(s, opts) },
-      },
-    ],
-  };
+  const timeout = durationMs(opts.timeoutMs ?? DEFAULT_ROUTE_TIMEOUT_MS);
+  const route: RouteAction =
+    s.protocol === 'grpc'
+      ? { cluster: s.name, timeout: durationMs(0), max_stream_duration: { grpc_timeout_header_max: durationMs(0) }, retry_policy: retryPolicy(s, opts) }
+      : { cluster: s.name, timeout, retry_policy: retryPolicy(s, opts) };
+  return { name: s.name, domains: serviceDomains(s), routes: [{ name: s.name, match: { prefix: '/' }, route }] };
 }
 
 /**

@@ -161,12 +161,12 @@ export const DUMP_OPTIONS: protobuf.IConversionOptions = {
 };
 
 /**
- * Decodes `bytes` as `typeName` (e.g. 'envoy.config.cluster.v3.Cluster'),
+ * Decodes `bytes` as `typeName` (e.g. 'envoy.config.cluster.v3.Cluster', or a type URL),
  * failing on anything protobufjs would silently skip; returns the message as
  * a JSON-ready object (Any expanded with '@type').
  */
 export function decodeStrict(typeName: string, bytes: Uint8Array): Record<string, unknown> {
-  const type = envoyRoot().lookupType(typeName.replace(/^\./, ''));
+  const type = envoyRoot().lookupType(typeName.slice(typeName.lastIndexOf('/') + 1).replace(/^\./, ''));
   walk(type, bytes);
   return type.toObject(type.decode(bytes), DUMP_OPTIONS);
 }

@@ -7,6 +7,7 @@ import { ApiError, sendError } from './errors';
 import { errorHandler, requestLog, requireJson, requireToken } from './middleware';
 import { nodesRouter } from './nodes';
 import { seedRouter } from './seed-routes';
+import { meshRouter, type MeshAdmin } from './mesh-routes';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -18,6 +19,8 @@ export interface ApiOptions {
   apiToken: string | null;
   /** True once migrations ran and listeners are up (for /readyz). */
   isReady: () => boolean;
+  /** The xDS side: connections, config dumps, endpoint tables, weights. */
+  mesh?: MeshAdmin;
 }
 
 export function createApp(opts: ApiOptions): Express {
@@ -52,6 +55,7 @@ export function createApp(opts: ApiOptions): Express {
   app.use(express.json({ limit: MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
 
   app.use('/v1', nodesRouter(opts.registry));
+  if (opts.mesh) app.use('/v1', meshRouter(opts.mesh));
   app.use('/', seedRouter(opts.registry));
 
   app.use((req, res) => {

@@ -30,6 +30,14 @@ export interface ServerOptions {
   heartbeatBatchDelayMs: number;
   /** Heartbeat group commit: batch size that triggers an immediate write. */
   heartbeatBatchMax: number;
+  /** Weights configuration file (YAML or JSON); null: built-in defaults. */
+  weightsConfig: string | null;
+  /** Registry changes are coalesced this long before config is recomputed (ms). */
+  coalesceMs: number;
+  /** Minimum time between two weight-only EDS pushes of one service (ms). */
+  weightPushIntervalMs: number;
+  /** Port of the egress listener sent to Envoy sidecars. */
+  egressPort: number;
 }
 
 export interface OptionSpec<K extends keyof ServerOptions = keyof ServerOptions> {
@@ -57,8 +65,19 @@ export const SERVE_OPTIONS = [
   spec({ key: 'apiToken', flag: '--api-token <token>', env: 'EDGE_XDS_API_TOKEN', description: 'bearer token required on mutating REST requests', defaultText: null, parse: parseNonEmpty }),
   spec({ key: 'ewmaAlpha', flag: '--ewma-alpha <alpha>', env: 'EDGE_XDS_EWMA_ALPHA', description: 'EWMA smoothing factor of heartbeat stats, (0,1]', defaultText: '0.3', parse: parseFloatIn(0, 1, true) }),
   spec({ key: 'heartbeatBatchDelayMs', flag: '--heartbeat-batch-delay <duration>', env: 'EDGE_XDS_HEARTBEAT_BATCH_DELAY', description: 'group commit: longest wait before writing a batch', defaultText: '5ms', parse: parseDuration }),
+  spec({ key: 'weightsConfig', flag: '--weights-config <file>', env: 'EDGE_XDS_WEIGHTS_CONFIG', description: 'weights configuration file, YAML or JSON (see docs/WEIGHTS.md)', defaultText: null, parse: parseNonEmpty }),
+  spec({ key: 'coalesceMs', flag: '--coalesce <duration>', env: 'EDGE_XDS_COALESCE', description: 'coalescing window for config recomputation after registry changes (never later than 1s)', defaultText: '100ms', parse: parseDuration }),
+  spec({ key: 'weightPushIntervalMs', flag: '--weight-push-interval <duration>', env: 'EDGE_XDS_WEIGHT_PUSH_INTERVAL', description: 'minimum time between two weight-only EDS pushes of one service (health changes are never delayed)', defaultText: '1s', parse: parseDuration }),
+  spec({ key: 'egressPort', flag: '--egress-port <port>', env: 'EDGE_XDS_EGRESS_PORT', description: 'port of the egress listener sent to Envoy sidecars (on 127.0.0.1)', defaultText: '15001', parse: parsePort }),
   spec({ key: 'heartbeatBatchMax', flag: '--heartbeat-batch-max <n>', env: 'EDGE_XDS_HEARTBEAT_BATCH_MAX', description: 'group commit: write at once when this many heartbeats wait', defaultText: '1000', parse: parseIntIn(1, 100000) }),
+  spec({ key: 'dbSync', flag: '--db-sync <mode>', env: 'EDGE_XDS_DB_SYNC', description: 'SQLite durability: full (fsync every commit) or normal (survives process crash, not power loss)', defaultText: 'full', parse: parseDbSync }),
 ] as const;
+
+function parseDbSync(text: string): 'full' | 'normal' {
+  const t = text.trim().toLowerCase();
+  if (t !== 'full' && t !== 'normal') throw new Error(`expected full or normal, got "${text}"`);
+  return t;
+}
 
 function positiveDuration(text: string): number {
   const ms = parseDuration(text);

@@ -12,12 +12,15 @@ import { Logger, Metrics, createLogger } from '../observability';
 import { Registry } from '../registry';
 import { Store, migrateLatest, openDatabase } from '../store';
 import { registryMetrics } from './registry-metrics';
-import { XdsComponent, XdsComponentFactory, healthOnlyXds } from './xds-component';
+import { XdsComponent } from '../xds';
+import { loadWeightsConfigFile, parseWeightsConfig, DEFAULT_WEIGHTS_CONFIG, type WeightsConfig } from '../model';
+import { XdsMeshAdmin, WEIGHTS_KV_KEY } from './mesh-admin';
 
 export interface RunningServer {
   httpPort: number;
   xdsPort: number;
   registry: Registry;
+  xds: XdsComponent;
   metrics: Metrics;
   logger: Logger;
   /** Graceful stop: flush heartbeats, close listeners, close the database. Idempotent. */
@@ -25,8 +28,6 @@ export interface RunningServer {
 }
 
 export interface StartServerExtras {
-  /** Builds the xDS gRPC component (default: the health-only placeholder). */
-  xds?: XdsComponentFactory;
   /** Collect Node default process metrics (default true). */
   defaultMetrics?: boolean;
 }
@@ -37,7 +38,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
   let ready = false;
   let registry: Registry | null = null;
 
-  const db = openDatabase({ file: opts.db });
+  const db = openDatabase({ file: opts.db, synchronous: opts.dbSync });
   const store = new Store(db);
   let httpServer: http.Server | null = null;
   let xds: XdsComponent | null = null;
@@ -58,11 +59,18 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
     });
     log.info({ nodes: registry.nodes().size }, 'registry loaded');
 
-    const app = createApp({ registry, metrics, logger: log.child({ component: 'api' }), apiToken: opts.apiToken, isReady: () => ready });
+    const weights = await initialWeights(opts, store, log);
+    xds = new XdsComponent({
+      registry,
+      metrics,
+      logger: log.child({ component: 'xds' }),
+      weights,
+      source: { coalesceMs: opts.coalesceMs, weightPushIntervalMs: opts.weightPushIntervalMs, egress: { port: opts.egressPort } },
+    });
+    const mesh = new XdsMeshAdmin(xds, registry, store);
+    const app = createApp({ registry, metrics, logger: log.child({ component: 'api' }), apiToken: opts.apiToken, isReady: () => ready, mesh });
     httpServer = http.createServer({ keepAliveTimeout: 30_000 }, app);
     const httpPort = await listen(httpServer, opts.host, opts.httpPort);
-
-    xds = (extras.xds ?? healthOnlyXds)({ registry, metrics, logger: log.child({ component: 'xds' }) });
     const xdsPort = await xds.start(opts.host, opts.xdsPort);
 
     ready = true;
@@ -77,6 +85,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
       httpPort,
       xdsPort,
       registry: reg,
+      xds: xdsComp,
       metrics,
       logger: log,
       close: () => (closing ??= shutdown({ log, server, xds: xdsComp, registry: reg, store, setNotReady: () => (ready = false) })),
@@ -145,4 +154,27 @@ function writeReadyFile(file: string, ports: { httpPort: number; xdsPort: number
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(ports));
   fs.renameSync(tmp, file);
+}
+
+/**
+ * The weights configuration at start: the file (--weights-config) or the
+ * defaults, then the override stored by PUT /v1/config/weights, if any.
+ */
+async function initialWeights(opts: ServerOptions, store: Store, log: Logger): Promise<WeightsConfig> {
+  let base: WeightsConfig = DEFAULT_WEIGHTS_CONFIG;
+  if (opts.weightsConfig) {
+    const r = loadWeightsConfigFile(opts.weightsConfig);
+    if (!r.ok) throw new Error(`--weights-config ${opts.weightsConfig}: ${r.error.field ? `${r.error.field}: ` : ''}${r.error.message}`);
+    base = r.config;
+    log.info({ file: opts.weightsConfig }, 'weights configuration loaded');
+  }
+  const stored = await store.getSetting<unknown>(WEIGHTS_KV_KEY);
+  if (stored === undefined) return base;
+  const r = parseWeightsConfig(stored, base);
+  if (!r.ok) {
+    log.warn({ error: r.error }, 'ignoring the stored weights override: it no longer validates');
+    return base;
+  }
+  log.info('weights override from the database applied (set by PUT /v1/config/weights)');
+  return r.config;
 }

@@ -27,6 +27,10 @@ test('defaults match issue 2', () => {
     ewmaAlpha: 0.3,
     heartbeatBatchDelayMs: 5,
     heartbeatBatchMax: 1000,
+    weightsConfig: null,
+    coalesceMs: 100,
+    weightPushIntervalMs: 1000,
+    egressPort: 15001,
   });
   assert.deepEqual(defaultServerOptions({ httpPort: 0 }).httpPort, 0);
 });

@@ -38,6 +38,8 @@ export interface ServerOptions {
   weightPushIntervalMs: number;
   /** Port of the egress listener sent to Envoy sidecars. */
   egressPort: number;
+  /** SQLite durability: 'full' (fsync per commit, survives power loss) or 'normal' (survives process crashes). */
+  dbSync: 'full' | 'normal';
 }
 
 export interface OptionSpec<K extends keyof ServerOptions = keyof ServerOptions> {

@@ -14,13 +14,22 @@ export interface OpenDatabaseOptions {
   file: string;
   /** SQLite busy timeout (ms). Default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * SQLite `synchronous`: 'full' (default) fsyncs the WAL at every commit, so
+   * a committed heartbeat survives power loss; 'normal' survives a process
+   * crash but may lose the last commits on power loss or OS crash.
+   */
+  synchronous?: DbSync;
 }
+
+export type DbSync = 'full' | 'normal';
 
 /** Opens a knex instance on a SQLite file with WAL, foreign keys and a busy timeout. */
 export function openDatabase(opts: OpenDatabaseOptions): Db {
   const file = opts.file === ':memory:' ? ':memory:' : path.resolve(opts.file);
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const busy = opts.busyTimeoutMs ?? 5000;
+  const sync = opts.synchronous === 'normal' ? 'NORMAL' : 'FULL';
   return knexFactory({
     client: 'better-sqlite3',
     connection: { filename: file },
@@ -34,7 +43,7 @@ export function openDatabase(opts: OpenDatabaseOptions): Db {
           conn.pragma('journal_mode = WAL');
           // FULL: every commit is on disk before the caller is answered. Group
           // commit amortizes the fsync over a whole batch of heartbeats.
-          conn.pragma('synchronous = FULL');
+          conn.pragma(`synchronous = ${sync}`);
           conn.pragma('foreign_keys = ON');
           done(null, conn);
         } catch (err) {

@@ -1,5 +1,5 @@
 export { openDatabase, migrateLatest, appliedMigrations, migrationsDirectory } from './db';
-export type { Db, OpenDatabaseOptions } from './db';
+export type { Db, DbSync, OpenDatabaseOptions } from './db';
 export { Store } from './store';
 export type { HeartbeatBatchWrite } from './store';
 export { GroupCommitBatcher, BatcherClosedError } from './batcher';

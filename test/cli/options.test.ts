@@ -31,6 +31,7 @@ test('defaults match issue 2', () => {
     coalesceMs: 100,
     weightPushIntervalMs: 1000,
     egressPort: 15001,
+    dbSync: 'full',
   });
   assert.deepEqual(defaultServerOptions({ httpPort: 0 }).httpPort, 0);
 });

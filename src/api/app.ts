@@ -9,7 +9,9 @@ import { nodesRouter } from './nodes';
 import { seedRouter } from './seed-routes';
 import { meshRouter, type MeshAdmin } from './mesh-routes';
 
-export const MAX_BODY_BYTES = 64 * 1024;
+import { MAX_BODY_BYTES } from './limits';
+
+export { MAX_BODY_BYTES };
 
 export interface ApiOptions {
   registry: Registry;

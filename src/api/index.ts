@@ -6,3 +6,5 @@ export { registrationSchema, heartbeatSchema, nodeFilterSchema, DNS_LABEL } from
 export { geoZone, mapCapabilities, seedToRegistration, seedToHeartbeat, SEED_DEFAULT_REGION } from './seed';
 export { meshRouter } from './mesh-routes';
 export type { MeshAdmin, EndpointsQuery, EndpointsTable } from './mesh-routes';
+export { withHeartbeatFastPath } from './fast-heartbeat';
+export type { FastPathOptions } from './fast-heartbeat';

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { createApp } from '../api';
+import { createApp, withHeartbeatFastPath } from '../api';
 import type { ServerOptions } from '../config';
 import { Logger, Metrics, createLogger } from '../observability';
 import { Registry } from '../registry';
@@ -69,7 +69,10 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
     });
     const mesh = new XdsMeshAdmin(xds, registry, store);
     const app = createApp({ registry, metrics, logger: log.child({ component: 'api' }), apiToken: opts.apiToken, isReady: () => ready, mesh });
-    httpServer = http.createServer({ keepAliveTimeout: 30_000 }, app);
+    httpServer = http.createServer(
+      { keepAliveTimeout: 30_000 },
+      withHeartbeatFastPath(app, { registry, apiToken: opts.apiToken, logger: log.child({ component: 'api' }) }),
+    );
     const httpPort = await listen(httpServer, opts.host, opts.httpPort);
     const xdsPort = await xds.start(opts.host, opts.xdsPort);
 

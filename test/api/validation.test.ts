@@ -110,6 +110,22 @@ const cases: Case[] = [
   // transport
   { name: 'malformed JSON', req: { rawBody: '{"id": "x",', headers: { 'content-type': 'application/json' } }, status: 400, code: 'malformed_json', field: null },
   { name: 'malformed JSON heartbeat', path: HB, req: { rawBody: '{load:', headers: { 'content-type': 'application/json' } }, status: 400, code: 'malformed_json' },
+  {
+    name: 'malformed JSON for an unknown node (JSON is checked first, as in express)',
+    path: '/v1/nodes/ghost/heartbeat',
+    req: { rawBody: '{', headers: { 'content-type': 'application/json' } },
+    status: 400,
+    code: 'malformed_json',
+  },
+  { name: 'heartbeat body is a JSON string', path: HB, req: { rawBody: '"hello"', headers: { 'content-type': 'application/json' } }, status: 400, code: 'malformed_json' },
+  { name: 'heartbeat body is an array', path: HB, req: { body: [] }, status: 400, code: 'invalid_type', field: null },
+  {
+    name: 'heartbeat over 64 KiB',
+    path: HB,
+    req: { rawBody: `{"load":{"cpu":0.1},"pad":"${'x'.repeat(70_000)}"}`, headers: { 'content-type': 'application/json' } },
+    status: 413,
+    code: 'payload_too_large',
+  },
   { name: 'bare NaN in JSON', path: HB, req: { rawBody: '{"load":{"cpu":NaN}}', headers: { 'content-type': 'application/json' } }, status: 400, code: 'malformed_json' },
   { name: 'text/plain body', req: { rawBody: 'id=x', headers: { 'content-type': 'text/plain' } }, status: 415, code: 'unsupported_media_type' },
   { name: 'form body', path: HB, req: { rawBody: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, status: 415 },
@@ -160,4 +176,16 @@ test('unknown routes answer 404 JSON', async () => {
   const res = await http<{ error: { code: string } }>('/v2/whatever');
   assert.equal(res.status, 404);
   assert.equal(res.json.error.code, 'not_found');
+});
+
+test('heartbeat content types: JSON with charset or +json suffix accepted, others 415', async () => {
+  const send = (type: string) => http(HB, { rawBody: JSON.stringify(HEARTBEAT), headers: { 'content-type': type } });
+  assert.equal((await send('application/json; charset=utf-8')).status, 204);
+  assert.equal((await send('application/vnd.edge+json')).status, 204);
+  assert.equal((await send('Application/JSON')).status, 204);
+  const r = await send('text/json-ish');
+  assert.equal(r.status, 415);
+  assert.equal((r.json as { error: { code: string } }).error.code, 'unsupported_media_type');
+  const chunkedEmpty = await http(HB, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '0' } });
+  assert.equal(chunkedEmpty.status, 204);
 });

@@ -1,0 +1,109 @@
+/**
+ * Hot path for `POST /v1/nodes/{id}/heartbeat`, served before express: the
+ * same checks in the same order as the express route (token, 64 KiB limit,
+ * JSON syntax, unknown node, zod schema) with the same status codes
+ * and error bodies, without the router, body-parser and per-request
+ * middleware allocations. Anything unusual (encoded ids, query strings,
+ * compressed bodies, content types other than plain JSON, which includes
+ * every 415) falls through to express unchanged.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Logger } from '../observability';
+import type { Registry } from '../registry';
+import { ApiError, fromZodIssue } from './errors';
+import { heartbeatSchema } from './schemas';
+import { MAX_BODY_BYTES } from './limits';
+
+const PATH = /^\/v1\/nodes\/([a-z0-9-]{1,63})\/heartbeat$/;
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+export interface FastPathOptions {
+  registry: Registry;
+  apiToken: string | null;
+  logger: Logger;
+}
+
+/** Wraps the express app: heartbeats are served directly, everything else by `app`. */
+export function withHeartbeatFastPath(app: RequestListener, opts: FastPathOptions): RequestListener {
+  const expected = opts.apiToken ? createHash('sha256').update(opts.apiToken).digest() : null;
+  const debug = opts.logger.isLevelEnabled('debug');
+  return (req, res) => {
+    const m = req.method === 'POST' ? PATH.exec(req.url ?? '') : null;
+    if (m === null) return app(req, res);
+    const enc = req.headers['content-encoding'];
+    if (enc !== undefined && enc !== 'identity') return app(req, res);
+    const len = req.headers['content-length'];
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (len !== undefined && len !== '0');
+    const type = req.headers['content-type'];
+    // Bodies that are not plainly JSON get express's full treatment (415 or parameters).
+    if (hasBody && (type === undefined || !JSON_TYPE.test(type))) return app(req, res);
+    const started = debug ? performance.now() : 0;
+    if (debug) {
+      res.once('finish', () => opts.logger.debug({ method: 'POST', url: req.url, status: res.statusCode, ms: +(performance.now() - started).toFixed(3) }, 'request'));
+    }
+    handle(req, res, m[1], opts.registry, expected);
+  };
+}
+
+function handle(req: IncomingMessage, res: ServerResponse, id: string, registry: Registry, expectedToken: Buffer | null): void {
+  if (expectedToken !== null) {
+    const h = req.headers.authorization;
+    const given = h !== undefined && h.startsWith('Bearer ') ? h.slice(7).trim() : null;
+    if (given === null || !timingSafeEqual(createHash('sha256').update(given).digest(), expectedToken)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="edge-xds"');
+      return drainThenError(req, res, new ApiError(401, 'unauthorized', given === null ? 'missing bearer token' : 'invalid bearer token'));
+    }
+  }
+  const len = req.headers['content-length'];
+  if (len !== undefined && Number(len) > MAX_BODY_BYTES) {
+    return drainThenError(req, res, new ApiError(413, 'payload_too_large', 'request body exceeds 64 KiB'));
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  req.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size > MAX_BODY_BYTES) tooLarge = true;
+    else chunks.push(c);
+  });
+  req.on('error', () => res.destroy());
+  req.on('end', () => {
+    if (tooLarge) return sendError(res, new ApiError(413, 'payload_too_large', 'request body exceeds 64 KiB'));
+    let input: unknown = {};
+    if (size > 0) {
+      const text = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      const first = text.trimStart()[0];
+      try {
+        if (first !== '{' && first !== '[') throw new Error('not an object');
+        input = JSON.parse(text);
+      } catch {
+        return sendError(res, new ApiError(400, 'malformed_json', 'request body is not valid JSON'));
+      }
+    }
+    if (registry.getNode(id) === undefined) return sendError(res, new ApiError(404, 'not_found', `node "${id}" is not registered`, 'id'));
+    const parsed = heartbeatSchema.safeParse(input);
+    if (!parsed.success) return sendError(res, fromZodIssue(parsed.error.issues[0], input));
+    registry.heartbeat(id, parsed.data).then(
+      (ok) => {
+        if (!ok) return sendError(res, new ApiError(404, 'not_found', `node "${id}" is not registered`, 'id'));
+        res.statusCode = 204;
+        res.end();
+      },
+      () => sendError(res, new ApiError(503, 'shutting_down', 'server is shutting down')),
+    );
+  });
+}
+
+function sendError(res: ServerResponse, err: ApiError): void {
+  if (res.headersSent) return;
+  const body = JSON.stringify(err.body());
+  res.writeHead(err.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Answers without reading the body, then discards what the client still sends. */
+function drainThenError(req: IncomingMessage, res: ServerResponse, err: ApiError): void {
+  sendError(res, err);
+  req.resume();
+}

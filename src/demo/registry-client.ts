@@ -86,6 +86,7 @@ export class RegistryClient {
   private heartbeating = false;
   private closed = false;
   private isRegistered = false;
+  private registering = false;
   private sticky = 0;
   private beats = 0;
   private rttEwma = 0;
@@ -113,10 +114,12 @@ export class RegistryClient {
     this.timer = null;
   }
 
+  /** Resumes heartbeats (registering again first after deregister()). */
   resumeHeartbeats(): void {
     if (this.closed || this.heartbeating) return;
     this.heartbeating = true;
     if (this.isRegistered) this.schedule(0);
+    else void this.registerLoop();
   }
 
   /** DELETE /v1/nodes/{id} (failover like any request); stops heartbeats first. */
@@ -140,6 +143,16 @@ export class RegistryClient {
   }
 
   private async registerLoop(): Promise<void> {
+    if (this.registering) return;
+    this.registering = true;
+    try {
+      await this.registerRounds();
+    } finally {
+      this.registering = false;
+    }
+  }
+
+  private async registerRounds(): Promise<void> {
     const maxBackoff = this.opts.maxBackoffMs ?? 5000;
     let backoff = 100;
     for (let attempt = 1; !this.closed; attempt++) {

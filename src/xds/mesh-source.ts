@@ -8,7 +8,7 @@
  * - Registry changes are coalesced: a flush runs `coalesceMs` after the last
  *   change and never later than `maxDelayMs` after the first one.
  */
-import type { RegistryChange, RegistryView, GeoLocation } from '../registry/types';
+import type { EdgeNode, RegistryChange, RegistryView, GeoLocation } from '../registry/types';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import {
@@ -102,6 +102,9 @@ export class MeshSource implements SnapshotSource {
   private firstChangeAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly lastWeightPush = new Map<string, number>();
+  private readonly endpointMemo = new Map<string, { gen: number; endpoints: Array<{ node: EdgeNode; port: number }> }>();
+  /** Bumped whenever the registry may have changed (each flush, each new view). */
+  private flushGen = 0;
   private readonly unsubscribe: () => void;
   private readonly gcTimer: NodeJS.Timeout;
   private readonly computeSeconds;
@@ -180,6 +183,7 @@ export class MeshSource implements SnapshotSource {
       this.flush();
     }
     if (!v.snapshot) {
+      this.flushGen++;
       const t0 = process.hrtime.bigint();
       this.computeView(v, null, Date.now());
       this.computeSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9);
@@ -211,8 +215,9 @@ export class MeshSource implements SnapshotSource {
   explain(service: string, kind: ClientKind, requester: RequesterInput): EndpointAssignment[] | null {
     const entry = this.index.get(service);
     if (!entry) return null;
+    this.flushGen++; // read the registry as it is now
     const resolved = resolveRequester(requester, this.registry.nodes().values());
-    return computeAssignment({ service, requester: resolved, endpoints: entry.endpoints, config: this.weights, now: Date.now() });
+    return computeAssignment({ service, requester: resolved, endpoints: this.currentEndpoints(service, entry), config: this.weights, now: Date.now() });
   }
 
   viewKeys(): ViewKey[] {
@@ -240,6 +245,7 @@ export class MeshSource implements SnapshotSource {
 
   /** Recomputes what changed and hands new snapshots to the watchers of each affected view. */
   flush(): void {
+    this.flushGen++;
     const t0 = process.hrtime.bigint();
     const now = Date.now();
     const topology = this.topologyDirty;
@@ -270,6 +276,20 @@ export class MeshSource implements SnapshotSource {
         this.flush();
       }, Math.max(10, retryAt - Date.now()));
     }
+  }
+
+  /**
+   * The service's endpoints with the registry's current node objects: the
+   * index keeps who serves what (it changes with topology), while heartbeats
+   * replace node objects (stats, load) all the time. Memoized per registry
+   * state within one flush.
+   */
+  private currentEndpoints(service: string, entry: ServiceEndpoints): Array<{ node: EdgeNode; port: number }> {
+    const memo = this.endpointMemo.get(service);
+    if (memo && memo.gen === this.flushGen) return memo.endpoints;
+    const endpoints = entry.endpoints.map((e) => ({ node: this.registry.getNode(e.node.id) ?? e.node, port: e.port }));
+    this.endpointMemo.set(service, { gen: this.flushGen, endpoints });
+    return endpoints;
   }
 
   private countComputed(): number {
@@ -303,7 +323,7 @@ export class MeshSource implements SnapshotSource {
   private computeView(v: ViewState, services: Set<string> | null, now: number, pushedWeights?: Set<string>): Map<string, number> {
     const held = new Map<string, number>();
     const requester = resolveRequester(v.requester, this.registry.nodes().values());
-    const names = services ?? new Set(this.index.keys());
+    const names = services ?? this.index.keys();
     let claChanged = false;
     for (const name of [...v.cla.keys()]) {
       if (!this.index.has(name)) {
@@ -315,7 +335,7 @@ export class MeshSource implements SnapshotSource {
     for (const name of names) {
       const entry = this.index.get(name);
       if (!entry) continue;
-      const next = computeAssignment({ service: name, requester, endpoints: entry.endpoints, config: this.weights, now });
+      const next = computeAssignment({ service: name, requester, endpoints: this.currentEndpoints(name, entry), config: this.weights, now });
       const prev = v.assignments.get(name);
       const chosen = stabilize(prev, next, this.weights);
       if (chosen === prev && v.cla.has(name)) continue;

@@ -85,6 +85,25 @@ export function locationFromMetadata(md: Record<string, unknown>): GeoLocation |
   return { lat, lon };
 }
 
+/** The inverse of viewKeyFor. */
+export function parseViewKey(key: ViewKey): { kind: ClientKind; requester: RequesterInput } | null {
+  const parts = key.split('|');
+  if (parts.length !== 4) return null;
+  const [kind, region, zone, token] = parts as [string, string, string, string];
+  if (kind !== 'envoy' && kind !== 'grpc') return null;
+  let location: GeoLocation | null = null;
+  if (token !== 'centroid') {
+    const [lat, lon] = token.split(',').map(Number);
+    if (!Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat!) > 90 || Math.abs(lon!) > 180) return null;
+    location = { lat: lat!, lon: lon! };
+  }
+  try {
+    return { kind, requester: { region: decodeURIComponent(region), zone: decodeURIComponent(zone), location } };
+  } catch {
+    return null;
+  }
+}
+
 export class MeshSource implements SnapshotSource {
   private readonly registry: RegistryView;
   private readonly log: Logger;
@@ -102,6 +121,7 @@ export class MeshSource implements SnapshotSource {
   private firstChangeAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly lastWeightPush = new Map<string, number>();
+  private flushWaiters: Array<() => void> = [];
   private readonly endpointMemo = new Map<string, { gen: number; endpoints: Array<{ node: EdgeNode; port: number }> }>();
   /** Bumped whenever the registry may have changed (each flush, each new view). */
   private flushGen = 0;
@@ -161,7 +181,7 @@ export class MeshSource implements SnapshotSource {
   viewKeyFor(kind: ClientKind, requester: RequesterInput): ViewKey {
     const loc = requester.location;
     const token = loc ? `${round(loc.lat, 3)},${round(loc.lon, 3)}` : 'centroid';
-    const key = `${kind}|${requester.region}|${requester.zone}|${token}`;
+    const key = `${kind}|${encodeURIComponent(requester.region)}|${encodeURIComponent(requester.zone)}|${token}`;
     if (!this.views.has(key)) {
       this.views.set(key, {
         key, kind, centroid: !loc, refs: 0, idleSince: Date.now(), snapshot: null,
@@ -170,6 +190,27 @@ export class MeshSource implements SnapshotSource {
       });
     }
     return key;
+  }
+
+  /**
+   * Makes sure a view exists for a key made by viewKeyFor (here or on another
+   * tier: relays ask the global tier for views by key). Returns false for a
+   * malformed key.
+   */
+  ensureView(key: ViewKey): boolean {
+    if (this.views.has(key)) return true;
+    const spec = parseViewKey(key);
+    if (!spec) return false;
+    return this.viewKeyFor(spec.kind, spec.requester) === key;
+  }
+
+  /** Runs `fn` after the next flush has published its snapshots (or now, if nothing is pending). */
+  afterFlush(fn: () => void): void {
+    if (!this.timer) {
+      setImmediate(fn);
+      return;
+    }
+    this.flushWaiters.push(fn);
   }
 
   acquire(key: ViewKey): Snapshot {
@@ -267,6 +308,9 @@ export class MeshSource implements SnapshotSource {
       }
     }
     for (const s of pushedWeights) this.lastWeightPush.set(s, now);
+    const waiters = this.flushWaiters;
+    this.flushWaiters = [];
+    for (const fn of waiters) fn();
     this.computeSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9);
     this.viewsGauge.set(this.countComputed());
     if (retryAt !== Infinity && !this.timer) {

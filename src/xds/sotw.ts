@@ -30,6 +30,8 @@ interface SotwTypeState {
   lastError: { version: string | null; message: string; at: number } | null;
   dirty: boolean;
   forceSend: boolean;
+  /** version_info of the first request on this stream (a reconnecting proxy's current version). */
+  clientVersion: string | null;
 }
 
 /** Response bodies shared by every stream that receives the same resources at the same version. */
@@ -120,6 +122,7 @@ export class SotwStream implements StreamInfo {
       st = {
         wildcard: false, names: [], subKey: '', sentSet: null, sentVersion: null, sentNonce: null, sentAt: 0,
         ackedSet: null, ackedVersion: null, awaitingAck: false, lastError: null, dirty: false, forceSend: false,
+        clientVersion: null,
       };
       this.types.set(kind, st);
     }
@@ -142,16 +145,11 @@ export class SotwStream implements StreamInfo {
       }
     }
     if (this.updateSubscription(kind, st, req.resource_names ?? [], first)) {
-      const current = this.snapshot![kind];
-      if (first && req.version_info && req.version_info === current.version) {
-        // Reconnect: the proxy already has exactly this version.
-        st.sentSet = st.ackedSet = current;
-        st.sentVersion = st.ackedVersion = current.version;
-      } else {
-        st.forceSend = isWildcardCapable(kind) || st.names.length > 0;
-        st.dirty = true;
-        this.scheduleFlush();
-      }
+      // On a new stream, the version the proxy says it has: if that is still current, nothing is sent.
+      if (first && req.version_info) st.clientVersion = req.version_info;
+      st.forceSend = isWildcardCapable(kind) || st.names.length > 0;
+      st.dirty = true;
+      this.scheduleFlush();
     }
   }
 
@@ -220,6 +218,15 @@ export class SotwStream implements StreamInfo {
       if (!st || !st.dirty) continue;
       st.dirty = false;
       const set = this.snapshot[kind];
+      if (st.sentSet === null && st.clientVersion !== null && st.clientVersion === set.version) {
+        // Reconnect: the proxy already has exactly this version.
+        st.sentSet = st.ackedSet = set;
+        st.sentVersion = st.ackedVersion = set.version;
+        st.clientVersion = null;
+        st.forceSend = false;
+        continue;
+      }
+      st.clientVersion = null;
       if (!st.forceSend && !this.touchesSubscription(st, st.sentSet, set)) continue;
       st.forceSend = false;
       const resources: EncodedResource[] = [];

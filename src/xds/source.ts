@@ -8,8 +8,12 @@ import type { ProxyIdentity, ViewKey } from './proxy';
 export interface SnapshotSource {
   /** Which view this proxy belongs to. */
   viewFor(proxy: ProxyIdentity): ViewKey;
-  /** The current snapshot of a view, computing it if needed; counts the view as in use. */
-  acquire(view: ViewKey): Snapshot;
+  /**
+   * The current snapshot of a view, computing it if needed; counts the view as
+   * in use. null means "not yet": the snapshot will come through watch() (a
+   * relay waiting for the global tier), and nothing is sent until then.
+   */
+  acquire(view: ViewKey): Snapshot | null;
   /** The view is no longer used by one stream. */
   release(view: ViewKey): void;
   /** Called with every new snapshot of the view (after coalescing). Returns an unsubscribe function. */

@@ -25,6 +25,8 @@ export interface CliServerOptions {
   logLevel?: string;
   /** How long to wait for the ready file. Default 20000 ms. */
   readyTimeoutMs?: number;
+  /** Extra node flags, e.g. ['--cpu-prof']. Default: EDGE_XDS_TEST_NODE_FLAGS split on spaces. */
+  nodeFlags?: string[];
 }
 
 export interface StopResult {
@@ -55,7 +57,9 @@ export async function startCliServer(opts: CliServerOptions = {}): Promise<CliSe
   const dir = opts.dir ?? makeTempDir('edge-xds-cli-');
   const dbPath = opts.db ?? path.join(dir, 'edge-xds.db');
   const readyFile = path.join(dir, `ready-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+  const nodeFlags = opts.nodeFlags ?? (process.env.EDGE_XDS_TEST_NODE_FLAGS ?? '').split(' ').filter((x) => x !== '');
   const args = [
+    ...nodeFlags,
     CLI_PATH, 'serve',
     '--host', '127.0.0.1', '--http-port', '0', '--xds-port', '0',
     '--db', dbPath, '--ready-file', readyFile, '--log-level', opts.logLevel ?? 'warn',

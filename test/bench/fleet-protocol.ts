@@ -1,0 +1,64 @@
+/** Messages between the fleet controller (parent) and its worker processes. */
+import type { FleetNode } from './fleet-wire';
+
+export type ToWorker =
+  | { cmd: 'open'; target: string; mode: 'sotw' | 'delta'; strict: boolean; channels: number; batch: number; batchDelayMs: number; nodes: FleetNode[] }
+  | { cmd: 'stats'; req: number }
+  | { cmd: 'sync-times'; req: number }
+  | { cmd: 'mark'; req: number; id: number; cluster: string; at: number }
+  | { cmd: 'collect'; req: number }
+  | { cmd: 'versions'; req: number; clear: boolean }
+  | { cmd: 'summary'; req: number; cluster: string | null }
+  | { cmd: 'close' };
+
+export interface WorkerStats {
+  streams: number;
+  synced: number;
+  lastSync: number;
+  responses: number;
+  bytes: number;
+  errors: number;
+  firstError: string;
+  strictErrors: number;
+  firstStrictError: string;
+}
+
+export interface MarkResult {
+  /** ACK times (epoch ms) of the first changed EDS after the mark, one per affected stream. */
+  times: number[];
+  /** When those responses arrived (before decoding and ACKing). */
+  recv: number[];
+  /** Size of that response. */
+  bytes: number[];
+  /** Delta: resources other than the marked cluster in those responses. */
+  others: number;
+  /** Streams that have not received a changed EDS yet. */
+  waiting: number;
+}
+
+export interface StreamSummary {
+  id: string;
+  clusters: number;
+  endpoints: number;
+  listeners: number;
+  routes: number;
+  complete: boolean;
+  /** The marked cluster's ClusterLoadAssignment as held (base64). */
+  cla: string | null;
+}
+
+export interface VersionSeen {
+  key: string;
+  first: number;
+  last: number;
+  acks: number;
+}
+
+export type FromWorker =
+  | { type: 'opened'; count: number; at: number; firstAt: number }
+  | ({ type: 'stats'; req: number } & WorkerStats)
+  | { type: 'sync-times'; req: number; times: number[] }
+  | { type: 'marked'; req: number }
+  | { type: 'collected'; req: number; result: MarkResult }
+  | { type: 'versions'; req: number; versions: VersionSeen[] }
+  | { type: 'summary'; req: number; streams: StreamSummary[] };

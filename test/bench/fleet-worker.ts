@@ -1,0 +1,327 @@
+/**
+ * A fleet worker process (child_process.fork): many ADS streams over a few
+ * shared HTTP/2 channels, each behaving like Envoy (wildcard CDS then LDS,
+ * named EDS for every cluster, named RDS for the listener's route config,
+ * ACK everything; delta ACKs by nonce). Decoding is cheap (fleet-wire): the
+ * names, versions and bytes a proxy needs. Timings are epoch ms with
+ * sub-millisecond precision (performance.timeOrigin + now()).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { performance } from 'node:perf_hooks';
+import { TYPE_URL, envoyRoot, type ResourceKind } from '../../src/xds/protos';
+import { decodeStrict } from '../../src/xds/validate';
+import { RESOURCE_TYPE_NAME } from '../../src/xds/resources';
+import { deltaRequest, parseResponse, rdsNamesOfListener, sotwRequest, type FleetNode, type ParsedResponse } from './fleet-wire';
+import type { ToWorker, FromWorker, StreamSummary, MarkResult } from './fleet-protocol';
+
+const now = (): number => performance.timeOrigin + performance.now();
+const SOTW = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+const DELTA = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
+
+let delta = false;
+let strict = false;
+const clients: grpc.Client[] = [];
+const streams: Proxy[] = [];
+const stats = { responses: 0, bytes: 0, errors: 0, firstError: '', strictErrors: 0, firstStrictError: '' };
+/** Per response version: first receive time, last ACK time, ACK count (fan-out spread). */
+const versions = new Map<string, { first: number; last: number; acks: number }>();
+const MAX_VERSIONS = 5000;
+/** Listener bytes -> RDS names, SotW EDS version -> cluster name -> CLA bytes: parsed once, shared by streams. */
+const rdsCache = new Map<string, string[]>();
+const sotwCache = new Map<string, Map<string, Uint8Array>>();
+/** Delta: resource bytes by name|version (bounded), and interned strings so 10,000 proxies share them. */
+const deltaBytes = new Map<string, Uint8Array>();
+const interned = new Map<string, string>();
+const intern = (s: string): string => {
+  const hit = interned.get(s);
+  if (hit !== undefined) return hit;
+  if (interned.size < 200_000) interned.set(s, s);
+  return s;
+};
+const strictSeen = new Set<string>();
+let mark: { id: number; cluster: string; at: number } | null = null;
+
+function sameToken(a: string | Uint8Array | undefined, b: string | Uint8Array | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || typeof a === 'string' || typeof b === 'string') return false;
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+function checkStrict(key: string, kind: ResourceKind, bytes: Uint8Array): void {
+  if (!strict || strictSeen.has(key)) return;
+  strictSeen.add(key);
+  try {
+    decodeStrict(RESOURCE_TYPE_NAME[kind], Buffer.from(bytes));
+  } catch (err) {
+    stats.strictErrors++;
+    stats.firstStrictError ||= `${kind} ${key}: ${(err as Error).message}`;
+  }
+}
+
+class Proxy {
+  private readonly call: grpc.ClientDuplexStream<Buffer, Buffer>;
+  private nodeSent = false;
+  clusters: string[] = [];
+  routeNames: string[] = [];
+  /**
+   * What the proxy holds per kind: name -> token (delta: the resource version;
+   * SotW: the resource bytes, from a map shared by every stream at that version).
+   */
+  held: Record<ResourceKind, Map<string, string | Uint8Array>> = { cluster: new Map(), endpoint: new Map(), listener: new Map(), route: new Map() };
+  readonly acked: Record<ResourceKind, boolean> = { cluster: false, endpoint: false, listener: false, route: false };
+  edsNames = '';
+  syncedAt = 0;
+  markBase: string | Uint8Array | undefined;
+  markAt = 0;
+  markRecv = 0;
+  markBytes = 0;
+  markOthers = 0;
+
+  constructor(readonly node: FleetNode, client: grpc.Client, readonly openedAt: number) {
+    this.call = client.makeBidiStreamRequest(delta ? DELTA : SOTW, (b: Buffer) => b, (b: Buffer) => b);
+    this.call.on('data', (b: Buffer) => this.onData(b));
+    this.call.on('error', (e: grpc.ServiceError) => {
+      if (e.code === grpc.status.CANCELLED && closing) return;
+      stats.errors++;
+      stats.firstError ||= `${this.node.id}: ${e.message}`;
+    });
+    this.subscribe('cluster', []);
+    this.subscribe('listener', []);
+  }
+
+  private first(): FleetNode | null {
+    if (this.nodeSent) return null;
+    this.nodeSent = true;
+    return this.node;
+  }
+
+  private subscribe(kind: ResourceKind, names: string[]): void {
+    this.call.write(delta ? deltaRequest(this.first(), TYPE_URL[kind], names, '') : sotwRequest(this.first(), TYPE_URL[kind], names, '', ''));
+  }
+
+  private onData(buf: Buffer): void {
+    const at = now();
+    stats.responses++;
+    stats.bytes += buf.length;
+    const r = parseResponse(buf, delta);
+    const kind = r.kind;
+    if (!kind) return;
+    const held = this.held[kind];
+    if (delta) {
+      for (const res of r.resources) {
+        const key = `${res.name}|${res.version}`;
+        held.set(intern(res.name), intern(res.version));
+        if (kind !== 'cluster' && !deltaBytes.has(key)) {
+          if (deltaBytes.size > 5000) deltaBytes.delete(deltaBytes.keys().next().value as string);
+          deltaBytes.set(key, Buffer.from(res.bytes)); // a copy: do not pin the response buffer
+        }
+        checkStrict(`${kind}/${key}`, kind, res.bytes);
+      }
+      for (const n of r.removed) held.delete(n);
+    } else {
+      this.held[kind] = this.sotwHeld(kind, r);
+    }
+    // ACK first (as Envoy does after applying), then look at what changed.
+    if (delta) this.call.write(deltaRequest(null, TYPE_URL[kind], [], r.nonce));
+    else this.call.write(sotwRequest(null, TYPE_URL[kind], this.namesFor(kind), r.version, r.nonce));
+    const ackAt = now();
+    this.acked[kind] = true;
+    this.trackVersion(kind, r, at, ackAt);
+    if (kind === 'cluster') this.onClusters();
+    else if (kind === 'listener') this.onListeners();
+    else if (kind === 'endpoint' && mark && this.markAt === 0) this.checkMark(r, at, ackAt);
+    if (this.syncedAt === 0 && this.complete()) this.syncedAt = ackAt;
+  }
+
+  /** Same version, same content: the first response of a version is parsed into a map every stream shares. */
+  private sotwHeld(kind: ResourceKind, r: ParsedResponse): Map<string, Uint8Array> {
+    const key = `${kind}|${r.version}`;
+    const hit = sotwCache.get(key);
+    if (hit) return hit;
+    const m = new Map<string, Uint8Array>();
+    for (const res of r.resources) {
+      m.set(res.name, kind === 'endpoint' || kind === 'listener' ? Buffer.from(res.bytes) : new Uint8Array(0));
+      checkStrict(`${key}/${res.name}`, kind, res.bytes);
+    }
+    if (sotwCache.size > 512) sotwCache.delete(sotwCache.keys().next().value as string);
+    sotwCache.set(key, m);
+    return m;
+  }
+
+  /** The bytes of a held resource (listeners, ClusterLoadAssignments). */
+  bytesOf(kind: ResourceKind, name: string): Uint8Array | undefined {
+    const t = this.held[kind].get(name);
+    if (t === undefined) return undefined;
+    return typeof t === 'string' ? deltaBytes.get(`${name}|${t}`) : t;
+  }
+
+  private namesFor(kind: ResourceKind): string[] {
+    return kind === 'endpoint' ? this.clusters : kind === 'route' ? this.routeNames : [];
+  }
+
+  private onClusters(): void {
+    const names = [...this.held.cluster.keys()].sort();
+    const key = names.join(',');
+    if (key === this.edsNames) return;
+    const prev = new Set(this.clusters);
+    this.edsNames = key;
+    this.clusters = names;
+    if (delta) this.call.write(deltaRequest(null, TYPE_URL.endpoint, names.filter((n) => !prev.has(n)), ''));
+    else this.subscribe('endpoint', names);
+  }
+
+  private onListeners(): void {
+    const names = new Set<string>();
+    for (const name of this.held.listener.keys()) {
+      const bytes = this.bytesOf('listener', name);
+      if (!bytes) continue;
+      const k = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
+      let rds = rdsCache.get(k);
+      if (!rds) rdsCache.set(k, (rds = rdsNamesOfListener(bytes)));
+      for (const n of rds) names.add(n);
+    }
+    const sorted = [...names].sort();
+    if (sorted.join(',') === this.routeNames.join(',')) return;
+    const prev = new Set(this.routeNames);
+    this.routeNames = sorted;
+    if (delta) this.call.write(deltaRequest(null, TYPE_URL.route, sorted.filter((n) => !prev.has(n)), ''));
+    else this.subscribe('route', sorted);
+  }
+
+  complete(): boolean {
+    if (!this.acked.cluster || !this.acked.listener || this.clusters.length === 0 || this.held.listener.size === 0) return false;
+    for (const c of this.clusters) if (!this.held.endpoint.has(c)) return false;
+    for (const n of this.routeNames) if (!this.held.route.has(n)) return false;
+    return this.acked.endpoint && (this.routeNames.length === 0 || this.acked.route);
+  }
+
+  private trackVersion(kind: ResourceKind, r: ParsedResponse, at: number, ackAt: number): void {
+    const key = `${kind}|${r.version}`;
+    let v = versions.get(key);
+    if (!v) {
+      if (versions.size >= MAX_VERSIONS) return;
+      versions.set(key, (v = { first: at, last: ackAt, acks: 0 }));
+    }
+    v.first = Math.min(v.first, at);
+    v.last = Math.max(v.last, ackAt);
+    v.acks++;
+  }
+
+  startMark(cluster: string): void {
+    this.markBase = this.held.endpoint.get(cluster);
+    this.markAt = 0;
+    this.markRecv = 0;
+    this.markBytes = 0;
+    this.markOthers = 0;
+  }
+
+  private checkMark(r: ParsedResponse, at: number, ackAt: number): void {
+    const cluster = mark!.cluster;
+    const cur = this.held.endpoint.get(cluster);
+    if (sameToken(cur, this.markBase)) return;
+    this.markAt = ackAt;
+    this.markRecv = at;
+    this.markBytes = r.size;
+    this.markOthers = delta ? r.resources.filter((x) => x.name !== cluster).length : 0;
+  }
+
+  summary(cluster: string | null): StreamSummary {
+    const cla = cluster ? this.bytesOf('endpoint', cluster) : undefined;
+    return {
+      id: this.node.id,
+      clusters: this.clusters.length,
+      endpoints: this.held.endpoint.size,
+      listeners: this.held.listener.size,
+      routes: this.held.route.size,
+      complete: this.complete(),
+      cla: cla ? Buffer.from(cla).toString('base64') : null,
+    };
+  }
+
+  close(): void {
+    this.call.cancel();
+  }
+}
+
+let closing = false;
+
+function send(m: FromWorker): void {
+  process.send!(m);
+}
+
+function handle(m: ToWorker): void {
+  switch (m.cmd) {
+    case 'open': {
+      delta = m.mode === 'delta';
+      strict = m.strict;
+      for (let i = 0; i < m.channels; i++) {
+        clients.push(new grpc.Client(m.target, grpc.credentials.createInsecure(), {
+          'grpc.use_local_subchannel_pool': 1,
+          'grpc.max_receive_message_length': -1,
+          'grpc-node.flow_control_window': 4 * 1024 * 1024,
+          'grpc.keepalive_time_ms': 300_000,
+        }));
+      }
+      // Open in small batches so the server sees a ramp, not one burst.
+      let i = 0;
+      const step = (): void => {
+        const end = Math.min(m.nodes.length, i + m.batch);
+        for (; i < end; i++) streams.push(new Proxy(m.nodes[i], clients[i % clients.length], now()));
+        if (i < m.nodes.length) setTimeout(step, m.batchDelayMs);
+        else send({ type: 'opened', count: streams.length, at: now(), firstAt: streams[0]?.openedAt ?? now() });
+      };
+      step();
+      return;
+    }
+    case 'stats': {
+      let synced = 0;
+      let lastSync = 0;
+      for (const s of streams) if (s.syncedAt) {
+        synced++;
+        lastSync = Math.max(lastSync, s.syncedAt);
+      }
+      send({ type: 'stats', req: m.req, streams: streams.length, synced, lastSync, ...stats });
+      return;
+    }
+    case 'sync-times':
+      send({ type: 'sync-times', req: m.req, times: streams.map((s) => (s.syncedAt ? s.syncedAt - s.openedAt : -1)) });
+      return;
+    case 'mark':
+      mark = { id: m.id, cluster: m.cluster, at: m.at };
+      for (const s of streams) s.startMark(m.cluster);
+      send({ type: 'marked', req: m.req });
+      return;
+    case 'collect': {
+      const res: MarkResult = { times: [], recv: [], bytes: [], others: 0, waiting: 0 };
+      for (const s of streams) {
+        if (s.markAt) {
+          res.times.push(s.markAt);
+          res.recv.push(s.markRecv);
+          res.bytes.push(s.markBytes);
+          res.others += s.markOthers;
+        } else res.waiting++;
+      }
+      send({ type: 'collected', req: m.req, result: res });
+      return;
+    }
+    case 'versions': {
+      const out = [...versions.entries()].map(([key, v]) => ({ key, ...v }));
+      if (m.clear) versions.clear();
+      send({ type: 'versions', req: m.req, versions: out });
+      return;
+    }
+    case 'summary':
+      send({ type: 'summary', req: m.req, streams: streams.map((s) => s.summary(m.cluster)) });
+      return;
+    case 'close':
+      closing = true;
+      for (const s of streams) s.close();
+      for (const c of clients) c.close();
+      setTimeout(() => process.exit(0), 100);
+      return;
+  }
+}
+
+envoyRoot(); // load Envoy's protos before any stream opens (listeners are decoded fully)
+process.on('message', (m: ToWorker) => handle(m));
+process.on('disconnect', () => process.exit(0));

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { OptionError, OptionSpec, SERVE_OPTIONS, ServerOptions, resolveOptions, resolveServerOptions } from '../config';
 import { createLogger } from '../observability';
-import { startServer } from '../server';
+import { RunningServer, startServer } from '../server';
 import { appliedMigrations, migrateLatest, openDatabase } from '../store';
 
 /** Hard limit for a graceful stop after SIGTERM/SIGINT. */
@@ -19,6 +19,7 @@ function addSpecOptions(cmd: Command, specs: readonly OptionSpec[]): () => Given
   for (const s of specs) {
     const def = s.defaultText === null ? '' : ` (default: ${s.defaultText})`;
     const opt = new Option(s.flag, `${s.description}${def} [env ${s.env}]`);
+    if (s.repeatable) opt.argParser((value: string, previous: string | undefined) => (previous ? `${previous},${value}` : value));
     keyOf.set(opt.attributeName(), s.key);
     cmd.addOption(opt);
   }
@@ -59,18 +60,17 @@ export function buildProgram(): Command {
 
 async function runServe(opts: ServerOptions): Promise<void> {
   const log = createLogger(opts.logLevel);
-  const server = await startServer(opts, log);
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'signal received, stopping');
+  // Handlers go in before the server starts: the ready file is written during
+  // startServer, and a signal right after it must still stop gracefully.
+  let stopping: NodeJS.Signals | null = null;
+  let server: RunningServer | null = null;
+  const finish = (s: RunningServer): void => {
     const hard = setTimeout(() => {
       log.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'graceful stop timed out');
       process.exit(1);
     }, SHUTDOWN_TIMEOUT_MS);
     hard.unref();
-    server.close().then(
+    s.close().then(
       () => process.exit(0),
       (err) => {
         log.error({ err }, 'error while stopping');
@@ -78,8 +78,16 @@ async function runServe(opts: ServerOptions): Promise<void> {
       },
     );
   };
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = signal;
+    log.info({ signal }, 'signal received, stopping');
+    if (server) finish(server);
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  server = await startServer(opts, log);
+  if (stopping) finish(server);
 }
 
 async function runMigrate(file: string, level: ServerOptions['logLevel']): Promise<void> {

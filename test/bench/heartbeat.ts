@@ -5,7 +5,7 @@
  * reports sustained heartbeats/s and latency percentiles.
  *
  * Options (flags or env): --nodes 10000, --duration 20s, --warmup 3s,
- * --connections 64, --workers 1, --client raw|http (raw: minimal keep-alive
+ * --connections 200, --workers 1, --client raw|http (raw: minimal keep-alive
  * HTTP/1.1 client on net.Socket, so the generator does not starve the server
  * on a small machine; http: node:http Agent), --max-requests 2000000, --server-args "..."
  * (extra serve flags), --write (update the "Heartbeats" section of
@@ -43,7 +43,7 @@ function parseArgs(argv: string[]): BenchArgs {
     nodes: Number(get('nodes', 'BENCH_NODES', '10000')),
     durationMs: parseDuration(get('duration', 'BENCH_DURATION', '20s')),
     warmupMs: parseDuration(get('warmup', 'BENCH_WARMUP', '3s')),
-    connections: Number(get('connections', 'BENCH_CONNECTIONS', '64')),
+    connections: Number(get('connections', 'BENCH_CONNECTIONS', '200')),
     workers: Number(get('workers', 'BENCH_WORKERS', '1')),
     maxRequests: Number(get('max-requests', 'BENCH_MAX_REQUESTS', '2000000')),
     write: argv.includes('--write') || process.env.BENCH_WRITE === '1',

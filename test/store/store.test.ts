@@ -1,7 +1,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
-import { Store, appliedMigrations, migrateLatest, openDatabase, heartbeatToRow } from '../../src/store';
+import { Store, appliedMigrations, migrateLatest, migrationsDirectory, openDatabase, heartbeatToRow } from '../../src/store';
 import type { EdgeNode } from '../../src/registry';
 import { makeTempDir, removeDir } from '../helpers';
 
@@ -32,9 +33,11 @@ function node(id: string, services: string[] = ['api']): EdgeNode {
 test('migrations create the schema with WAL and foreign keys on', async () => {
   const db = openDatabase({ file: path.join(dir, 'a', 'nested', 'm.db') });
   try {
-    assert.deepEqual(await migrateLatest(db), ['20250101000000_initial.js']);
+    const files = fs.readdirSync(migrationsDirectory()).filter((f) => f.endsWith('.js')).sort();
+    assert.equal(files[0], '20250101000000_initial.js');
+    assert.deepEqual(await migrateLatest(db), files, 'every migration file, in order');
     assert.deepEqual(await migrateLatest(db), [], 'idempotent');
-    assert.equal((await appliedMigrations(db)).length, 1);
+    assert.equal((await appliedMigrations(db)).length, files.length);
     const mode = (await db.raw('PRAGMA journal_mode')) as Array<{ journal_mode: string }>;
     assert.equal(mode[0].journal_mode, 'wal');
     const fk = (await db.raw('PRAGMA foreign_keys')) as Array<{ foreign_keys: number }>;

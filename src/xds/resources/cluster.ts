@@ -112,6 +112,14 @@ function outlierDetection(s: OutlierSettings): OutlierDetection {
     interval: durationMs(s.intervalMs),
     base_ejection_time: durationMs(s.baseEjectionMs),
     max_ejection_percent: u32(s.maxEjectionPercent),
+    // Envoy's own success-rate defaults, set explicitly: @grpc/grpc-js 1.14
+    // merges the unset fields over its defaults as `undefined`, then its
+    // success-rate check runs with no minimum and throws (reduce of an empty
+    // array) at the first outlier interval, crashing the client process.
+    enforcing_success_rate: u32(100),
+    success_rate_minimum_hosts: u32(5),
+    success_rate_request_volume: u32(100),
+    success_rate_stdev_factor: u32(1900),
     enforcing_failure_percentage: u32(100),
     failure_percentage_threshold: u32(s.failurePercentageThreshold),
     failure_percentage_minimum_hosts: u32(s.failurePercentageMinimumHosts),

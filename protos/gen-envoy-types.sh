@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEPS=node_modules/@grpc/grpc-js-xds/deps
-rm -rf src/xds/generated
+rm -rf src/xds/generated src/relay/generated
 npx proto-loader-gen-types --keepCase --longs String --enums String --defaults --oneofs --includeComments \
   --includeDirs $DEPS/envoy-api/ $DEPS/xds/ $DEPS/googleapis/ $DEPS/protoc-gen-validate/ \
   -O src/xds/generated/ --grpcLib @grpc/grpc-js \
@@ -15,3 +15,7 @@ npx proto-loader-gen-types --keepCase --longs String --enums String --defaults -
   envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto \
   envoy/extensions/filters/http/router/v3/router.proto envoy/extensions/upstreams/http/v3/http_protocol_options.proto \
   envoy/config/bootstrap/v3/bootstrap.proto
+
+# The project's own relay sync protocol.
+npx proto-loader-gen-types --keepCase --longs Number --enums String --defaults --oneofs --includeComments \
+  --includeDirs protos -O src/relay/generated --grpcLib @grpc/grpc-js relay.proto

@@ -8,6 +8,7 @@ import { errorHandler, requestLog, requireJson, requireToken } from './middlewar
 import { nodesRouter } from './nodes';
 import { seedRouter } from './seed-routes';
 import { meshRouter, type MeshAdmin } from './mesh-routes';
+import { tierRouter, type TierAdmin } from './tier-routes';
 
 import { MAX_BODY_BYTES } from './limits';
 
@@ -23,6 +24,8 @@ export interface ApiOptions {
   isReady: () => boolean;
   /** The xDS side: connections, config dumps, endpoint tables, weights. */
   mesh?: MeshAdmin;
+  /** Relays, bootstraps and the link between tiers. */
+  tier?: TierAdmin;
 }
 
 export function createApp(opts: ApiOptions): Express {
@@ -58,6 +61,7 @@ export function createApp(opts: ApiOptions): Express {
 
   app.use('/v1', nodesRouter(opts.registry));
   if (opts.mesh) app.use('/v1', meshRouter(opts.mesh));
+  if (opts.tier) app.use('/v1', tierRouter(opts.tier));
   app.use('/', seedRouter(opts.registry));
 
   app.use((req, res) => {

@@ -8,3 +8,5 @@ export { meshRouter } from './mesh-routes';
 export type { MeshAdmin, EndpointsQuery, EndpointsTable } from './mesh-routes';
 export { withHeartbeatFastPath } from './fast-heartbeat';
 export type { FastPathOptions } from './fast-heartbeat';
+export { tierRouter } from './tier-routes';
+export type { TierAdmin, RelaysQuery, BootstrapResult } from './tier-routes';

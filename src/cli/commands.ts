@@ -1,9 +1,10 @@
-/** The `edge-xds` command line: `serve` and `migrate`. */
+/** The `edge-xds` command line: `serve`, `migrate` and `explain`. */
 import { Command, Option } from 'commander';
 import { OptionError, OptionSpec, SERVE_OPTIONS, ServerOptions, resolveOptions, resolveServerOptions } from '../config';
 import { createLogger } from '../observability';
 import { RunningServer, startServer } from '../server';
 import { appliedMigrations, migrateLatest, openDatabase } from '../store';
+import { registerExplain } from './explain';
 
 /** Hard limit for a graceful stop after SIGTERM/SIGINT. */
 export const SHUTDOWN_TIMEOUT_MS = 4500;
@@ -55,6 +56,8 @@ export function buildProgram(): Command {
     const o = resolveOptions(migrateSpecs, migrateGiven(), process.env);
     await runMigrate(o.db as string, o.logLevel ?? 'info');
   });
+
+  registerExplain(program);
   return program;
 }
 

@@ -4,7 +4,7 @@
  * resolved. Adding an option = one ServerOptions field + one spec entry.
  */
 import type { LogLevel } from '../observability';
-import { parseDuration, parseFloatIn, parseHost, parseIntIn, parseLogLevel, parseNonEmpty, parsePort } from './parse';
+import { parseDnsLabel, parseDuration, parseFloatIn, parseHost, parseHostPortList, parseIntIn, parseIpLiteral, parseLocation, parseLogLevel, parseNonEmpty, parsePort } from './parse';
 
 export interface ServerOptions {
   /** Interface both listeners bind to. */
@@ -40,6 +40,20 @@ export interface ServerOptions {
   egressPort: number;
   /** SQLite durability: 'full' (fsync per commit, survives power loss) or 'normal' (survives process crashes). */
   dbSync: 'full' | 'normal';
+  /** 'global' (the default) or 'regional' (a relay of one region). */
+  role: 'global' | 'regional';
+  /** Regional tier: the region this relay serves. */
+  region: string | null;
+  /** Regional tier: the relay's zone (default: its region). */
+  zone: string | null;
+  /** Regional tier: the global tier's xDS addresses (HOST:PORT), in order of preference. */
+  upstreams: string[] | null;
+  /** The IP other machines reach this server at (relays register it; bootstraps use it). */
+  advertiseAddress: string | null;
+  /** Where this server is (relays: for nearest-relay-first ordering). */
+  location: { lat: number; lon: number } | null;
+  /** Regional tier: the relay's node id (default relay-<address>-<xds port>). */
+  relayId: string | null;
 }
 
 export interface OptionSpec<K extends keyof ServerOptions = keyof ServerOptions> {
@@ -51,6 +65,8 @@ export interface OptionSpec<K extends keyof ServerOptions = keyof ServerOptions>
   /** Default as text (shown in --help, parsed like user input); null = unset. */
   defaultText: string | null;
   parse: (text: string) => ServerOptions[K];
+  /** The flag may be given several times; values are joined by commas before parsing. */
+  repeatable?: boolean;
 }
 
 const spec = <K extends keyof ServerOptions>(s: OptionSpec<K>): OptionSpec<K> => s;
@@ -71,6 +87,13 @@ export const SERVE_OPTIONS = [
   spec({ key: 'coalesceMs', flag: '--coalesce <duration>', env: 'EDGE_XDS_COALESCE', description: 'coalescing window for config recomputation after registry changes (never later than 1s)', defaultText: '100ms', parse: parseDuration }),
   spec({ key: 'weightPushIntervalMs', flag: '--weight-push-interval <duration>', env: 'EDGE_XDS_WEIGHT_PUSH_INTERVAL', description: 'minimum time between two weight-only EDS pushes of one service (health changes are never delayed)', defaultText: '1s', parse: parseDuration }),
   spec({ key: 'egressPort', flag: '--egress-port <port>', env: 'EDGE_XDS_EGRESS_PORT', description: 'port of the egress listener sent to Envoy sidecars (on 127.0.0.1)', defaultText: '15001', parse: parsePort }),
+  spec({ key: 'role', flag: '--role <role>', env: 'EDGE_XDS_ROLE', description: 'global | regional (a relay of one region)', defaultText: 'global', parse: parseRole }),
+  spec({ key: 'region', flag: '--region <region>', env: 'EDGE_XDS_REGION', description: 'regional: the region this relay serves', defaultText: null, parse: parseNonEmpty }),
+  spec({ key: 'zone', flag: '--zone <zone>', env: 'EDGE_XDS_ZONE', description: 'regional: the relay\'s zone (default: its region)', defaultText: null, parse: parseNonEmpty }),
+  spec({ key: 'upstreams', flag: '--upstream <host:port>', env: 'EDGE_XDS_UPSTREAM', description: 'regional: the global tier\'s xDS address; repeat for several (tried in order); env: comma-separated', defaultText: null, parse: parseHostPortList, repeatable: true }),
+  spec({ key: 'advertiseAddress', flag: '--advertise-address <ip>', env: 'EDGE_XDS_ADVERTISE_ADDRESS', description: 'IP address other machines reach this server at (relays register it; bootstraps use it)', defaultText: null, parse: parseIpLiteral }),
+  spec({ key: 'location', flag: '--location <lat,lon>', env: 'EDGE_XDS_LOCATION', description: 'where this server is, e.g. 31.23,121.47 (relays: nearest-first ordering)', defaultText: null, parse: parseLocation }),
+  spec({ key: 'relayId', flag: '--relay-id <id>', env: 'EDGE_XDS_RELAY_ID', description: 'regional: node id of this relay (default relay-<address>-<xds port>)', defaultText: null, parse: parseDnsLabel }),
   spec({ key: 'heartbeatBatchMax', flag: '--heartbeat-batch-max <n>', env: 'EDGE_XDS_HEARTBEAT_BATCH_MAX', description: 'group commit: write at once when this many heartbeats wait', defaultText: '1000', parse: parseIntIn(1, 100000) }),
   spec({ key: 'dbSync', flag: '--db-sync <mode>', env: 'EDGE_XDS_DB_SYNC', description: 'SQLite durability: full (fsync every commit) or normal (survives process crash, not power loss)', defaultText: 'full', parse: parseDbSync }),
 ] as const;
@@ -79,6 +102,11 @@ function parseDbSync(text: string): 'full' | 'normal' {
   const t = text.trim().toLowerCase();
   if (t !== 'full' && t !== 'normal') throw new Error(`expected full or normal, got "${text}"`);
   return t;
+}
+
+function parseRole(text: string): 'global' | 'regional' {
+  if (text !== 'global' && text !== 'regional') throw new Error(`expected global or regional, got "${text}"`);
+  return text;
 }
 
 function positiveDuration(text: string): number {
@@ -136,7 +164,21 @@ export function resolveOptions(
 
 /** Full ServerOptions from flags and environment (see SERVE_OPTIONS). */
 export function resolveServerOptions(given: Partial<Record<keyof ServerOptions, string>> = {}, env: NodeJS.ProcessEnv = process.env): ServerOptions {
-  return resolveOptions(SERVE_OPTIONS, given, env) as ServerOptions;
+  const o = resolveOptions(SERVE_OPTIONS, given, env) as ServerOptions;
+  checkRoleOptions(o);
+  return o;
+}
+
+/** Options that go together: a relay needs its region, its upstreams, an address and a location. */
+export function checkRoleOptions(o: ServerOptions): void {
+  if (o.role !== 'regional') return;
+  const missing: string[] = [];
+  if (!o.region) missing.push('--region');
+  if (!o.upstreams || o.upstreams.length === 0) missing.push('--upstream');
+  if (!o.location) missing.push('--location');
+  const specificHost = o.host !== '0.0.0.0' && o.host !== '::' && require('node:net').isIP(o.host) !== 0;
+  if (!o.advertiseAddress && !specificHost) missing.push('--advertise-address (or a specific --host IP)');
+  if (missing.length > 0) throw new OptionError(`--role regional needs ${missing.join(', ')}`);
 }
 
 /** Defaults with overrides, for embedding and tests (no environment read). */

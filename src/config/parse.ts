@@ -57,3 +57,39 @@ export function parseHost(text: string): string {
   if (t === '' || /\s/.test(t)) throw new Error(`expected a host name or IP address, got "${text}"`);
   return t;
 }
+
+/** "LAT,LON" in degrees. */
+export function parseLocation(text: string): { lat: number; lon: number } {
+  const m = /^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$/.exec(text);
+  if (!m) throw new Error(`expected LAT,LON in degrees (e.g. 31.23,121.47), got "${text}"`);
+  const lat = Number(m[1]);
+  const lon = Number(m[2]);
+  if (lat < -90 || lat > 90) throw new Error(`latitude must be in [-90, 90], got ${lat}`);
+  if (lon < -180 || lon > 180) throw new Error(`longitude must be in [-180, 180], got ${lon}`);
+  return { lat, lon };
+}
+
+/** A comma-separated list of HOST:PORT (repeatable flags arrive joined by commas). */
+export function parseHostPortList(text: string): string[] {
+  const items = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (items.length === 0) throw new Error('expected at least one HOST:PORT');
+  for (const it of items) {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(it);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`expected HOST:PORT, got "${it}"`);
+  }
+  return items;
+}
+
+/** An IPv4 or IPv6 literal (what the xDS clients accept as an endpoint address). */
+export function parseIpLiteral(text: string): string {
+  const t = text.trim();
+  if (require('node:net').isIP(t) === 0) throw new Error(`expected an IP address literal (hostnames are not allowed), got "${text}"`);
+  return t;
+}
+
+/** A DNS label: 1-63 lowercase letters, digits or "-", not starting or ending with "-". */
+export function parseDnsLabel(text: string): string {
+  const t = text.trim();
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(t)) throw new Error(`expected a DNS label (lowercase letters, digits, "-"), got "${text}"`);
+  return t;
+}

@@ -1,6 +1,6 @@
 export * from './types';
 export { Registry, RegistryClosedError } from './registry';
-export type { RegistryOptions, RegisterResult } from './registry';
+export type { RegistryOptions, RegisterResult, RegistryForwarder } from './registry';
 export type { ServiceSummary, ServiceEndpoint } from './queries';
 export { matchesFilter, summarizeServices } from './queries';
 export { foldHeartbeat, DEFAULT_EWMA_ALPHA } from './stats';

@@ -40,6 +40,24 @@ export interface RegistryOptions {
   onHeartbeatBatch?: (size: number, durationMs: number, error?: unknown) => void;
   /** Clock (ms since epoch); tests may replace it. */
   now?: () => number;
+  /**
+   * Which nodes this registry's health sweep judges (default: all). A relay
+   * judges only the nodes that heartbeat to it; the others' states come from
+   * the global tier (see applyReplica).
+   */
+  sweeps?: (node: EdgeNode) => boolean;
+  /**
+   * Store-and-forward (relays): every accepted registration, heartbeat and
+   * deregistration is also handed here, and the caller is answered only once
+   * both this and the registry's own write are durable.
+   */
+  forward?: RegistryForwarder;
+}
+
+export interface RegistryForwarder {
+  register(reg: NodeRegistration): Promise<void>;
+  heartbeat(id: string, input: HeartbeatInput, at: number): Promise<void>;
+  deregister(id: string): Promise<void>;
 }
 
 export interface RegisterResult {
@@ -127,7 +145,7 @@ export class Registry implements RegistryView {
       };
       const detail: Record<string, unknown> = { created: prev === undefined, region: node.region, zone: node.zone, address: node.address };
       if (prev && prev.state !== 'healthy') detail.from = prev.state;
-      await this.opts.store.saveNode(node, [{ at: now, nodeId: node.id, type: 'registered', detail }]);
+      await Promise.all([this.opts.store.saveNode(node, [{ at: now, nodeId: node.id, type: 'registered', detail }]), this.opts.forward?.register(reg)]);
       this.map.set(node.id, node);
       this.log.info({ nodeId: node.id, created: prev === undefined, from: prev?.state }, 'node registered');
       const services = unionNames(prev, node);
@@ -142,7 +160,10 @@ export class Registry implements RegistryView {
    */
   heartbeat(id: string, input: HeartbeatInput): Promise<boolean> {
     if (!this.map.has(id)) return Promise.resolve(false);
-    return this.batcher.submit({ id, at: this.now(), input });
+    const at = this.now();
+    const local = this.batcher.submit({ id, at, input });
+    if (!this.opts.forward) return local;
+    return Promise.all([local, this.opts.forward.heartbeat(id, input, at)]).then(([ok]) => ok);
   }
 
   /**
@@ -156,15 +177,48 @@ export class Registry implements RegistryView {
       if (!prev || prev.state === 'draining') return prev;
       const now = this.now();
       const drainUntil = now + this.opts.drainGraceMs;
-      await this.opts.store.updateStates(
-        [{ nodeId: id, state: 'draining', drainUntil }],
-        [{ at: now, nodeId: id, type: 'draining', detail: { from: prev.state, drainUntil } }],
-      );
+      await Promise.all([
+        this.opts.store.updateStates(
+          [{ nodeId: id, state: 'draining', drainUntil }],
+          [{ at: now, nodeId: id, type: 'draining', detail: { from: prev.state, drainUntil } }],
+        ),
+        this.opts.forward?.deregister(id),
+      ]);
       const node: EdgeNode = { ...prev, state: 'draining', drainUntil };
       this.map.set(id, node);
       this.log.info({ nodeId: id, from: prev.state, drainUntil }, 'node draining');
       this.emit({ kind: 'node', nodeId: id, services: node.services.map((s) => s.name), event: 'draining' });
       return node;
+    });
+  }
+
+  /**
+   * Takes node records as another tier has them (state, stats and last
+   * heartbeat included) and removes the ones it no longer has. For relays: the
+   * global tier's registry is replicated into the relay's, so the relay can
+   * place proxies and compute config on its own while cut off.
+   */
+  applyReplica(nodes: EdgeNode[], removed: string[] = []): Promise<void> {
+    return this.exclusive(async () => {
+      this.assertOpen();
+      const gone = removed.filter((id) => this.map.has(id));
+      const heartbeats = nodes.filter((n) => n.lastHeartbeat && n.stats).map((n) => heartbeatToRow(n.id, n.lastHeartbeat!, n.stats!));
+      await this.opts.store.saveReplica(nodes, heartbeats, gone);
+      for (const id of gone) {
+        const prev = this.map.get(id) as EdgeNode;
+        this.map.delete(id);
+        this.emit({ kind: 'node', nodeId: id, services: prev.services.map((s) => s.name), event: 'deregistered' });
+      }
+      for (const n of nodes) {
+        const prev = this.map.get(n.id);
+        this.map.set(n.id, n);
+        const services = unionNames(prev, n);
+        if (!prev || prev.state !== n.state || prev.updatedAt !== n.updatedAt) {
+          this.emit({ kind: 'node', nodeId: n.id, services, event: n.state === 'draining' ? 'draining' : prev ? (n.state as 'healthy') : 'registered' });
+        } else {
+          this.emit({ kind: 'heartbeat', nodeId: n.id, services });
+        }
+      }
     });
   }
 
@@ -226,6 +280,7 @@ export class Registry implements RegistryView {
         }
         continue;
       }
+      if (this.opts.sweeps && !this.opts.sweeps(n)) continue;
       const to = sweepState(n, now, this.opts.heartbeatIntervalMs, this.startedAt);
       if (to === null) continue;
       const lastSeen = n.lastHeartbeat?.at ?? n.updatedAt;

@@ -15,12 +15,17 @@ import { registryMetrics } from './registry-metrics';
 import { XdsComponent } from '../xds';
 import { loadWeightsConfigFile, parseWeightsConfig, DEFAULT_WEIGHTS_CONFIG, type WeightsConfig } from '../model';
 import { XdsMeshAdmin, WEIGHTS_KV_KEY } from './mesh-admin';
+import { ServerTierAdmin } from './tier-admin';
+import { Outbox, Ownership, RelaySyncServer, RelayTier, relayForwarder, RELAY_HTTP_PORT_LABEL, RELAY_XDS_PORT_LABEL } from '../relay';
+import type { NodeRegistration } from '../registry/types';
 
 export interface RunningServer {
   httpPort: number;
   xdsPort: number;
   registry: Registry;
   xds: XdsComponent;
+  /** The relay tier when --role regional. */
+  relay: RelayTier | null;
   metrics: Metrics;
   logger: Logger;
   /** Graceful stop: flush heartbeats, close listeners, close the database. Idempotent. */
@@ -47,7 +52,13 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
     log.info({ db: opts.db, applied }, 'database ready');
 
     const onBatch = registryMetrics(metrics, () => registry);
+    // A relay forwards what it accepts (durable outbox) and judges the health of only the nodes that talk to it.
+    const regional = opts.role === 'regional';
+    const outbox = regional ? new Outbox(db) : null;
+    const ownership = regional ? new Ownership(10 * opts.heartbeatIntervalMs) : null;
     registry = await Registry.open({
+      forward: outbox && ownership ? relayForwarder(outbox, ownership) : undefined,
+      sweeps: ownership ? (n) => ownership.owns(n.id) : undefined,
       store,
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
       drainGraceMs: opts.drainGraceMs,
@@ -60,24 +71,72 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
     log.info({ nodes: registry.nodes().size }, 'registry loaded');
 
     const weights = await initialWeights(opts, store, log);
+    const reg0 = registry;
+    let relay: RelayTier | null = null;
+    let boundXdsPort = 0;
+    let boundHttpPort = 0;
+    const relayId = (): string => opts.relayId ?? `relay-${(opts.advertiseAddress ?? opts.host).replace(/[^0-9a-f]+/gi, '-').toLowerCase()}-${boundXdsPort}`;
     xds = new XdsComponent({
       registry,
       metrics,
       logger: log.child({ component: 'xds' }),
       weights,
       source: { coalesceMs: opts.coalesceMs, weightPushIntervalMs: opts.weightPushIntervalMs, egress: { port: opts.egressPort } },
+      serve: regional
+        ? (meshSource) =>
+            (relay = new RelayTier({
+              db,
+              registry: reg0,
+              mesh: meshSource,
+              outbox: outbox!,
+              ownership: ownership!,
+              upstreams: opts.upstreams ?? [],
+              heartbeatIntervalMs: opts.heartbeatIntervalMs,
+              logger: log,
+              registration: (): NodeRegistration => ({
+                id: relayId(),
+                role: 'relay',
+                region: opts.region!,
+                zone: opts.zone ?? opts.region!,
+                subZone: '',
+                location: opts.location!,
+                address: opts.advertiseAddress ?? opts.host,
+                services: [],
+                capacity: {},
+                labels: { [RELAY_XDS_PORT_LABEL]: String(boundXdsPort), [RELAY_HTTP_PORT_LABEL]: String(boundHttpPort) },
+              }),
+            })).source
+        : undefined,
+    });
+    const sync = regional ? undefined : new RelaySyncServer({ registry, source: xds.source, store, logger: log, metrics });
+    if (sync) {
+      const svc = sync.service();
+      xds.server.addService(svc.definition, svc.implementation);
+    }
+    const tier = new ServerTierAdmin({
+      registry,
+      role: opts.role,
+      xdsPort: () => boundXdsPort,
+      advertiseAddress: opts.advertiseAddress,
+      upstreams: opts.upstreams ?? [],
+      relay: relay && outbox ? { tier: relay, outbox, relayId } : undefined,
+      sync,
     });
     const mesh = new XdsMeshAdmin(xds, registry, store);
-    const app = createApp({ registry, metrics, logger: log.child({ component: 'api' }), apiToken: opts.apiToken, isReady: () => ready, mesh });
+    const app = createApp({ registry, metrics, logger: log.child({ component: 'api' }), apiToken: opts.apiToken, isReady: () => ready, mesh, tier });
     httpServer = http.createServer(
       { keepAliveTimeout: 30_000 },
       withHeartbeatFastPath(app, { registry, apiToken: opts.apiToken, logger: log.child({ component: 'api' }) }),
     );
     const httpPort = await listen(httpServer, opts.host, opts.httpPort);
     const xdsPort = await xds.start(opts.host, opts.xdsPort);
+    boundHttpPort = httpPort;
+    boundXdsPort = xdsPort;
+    const relayTier = relay as RelayTier | null;
+    if (relayTier) await relayTier.start();
 
     ready = true;
-    log.info({ host: opts.host, httpPort, xdsPort }, 'listening');
+    log.info({ host: opts.host, httpPort, xdsPort, role: opts.role, relayId: regional ? relayId() : undefined }, 'listening');
     if (opts.readyFile) writeReadyFile(opts.readyFile, { httpPort, xdsPort });
 
     const reg = registry;
@@ -91,7 +150,8 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
       xds: xdsComp,
       metrics,
       logger: log,
-      close: () => (closing ??= shutdown({ log, server, xds: xdsComp, registry: reg, store, setNotReady: () => (ready = false) })),
+      relay: relayTier,
+      close: () => (closing ??= shutdown({ log, server, xds: xdsComp, registry: reg, store, relay: relayTier, setNotReady: () => (ready = false) })),
     };
   } catch (err) {
     await Promise.allSettled([
@@ -110,6 +170,7 @@ interface ShutdownParts {
   xds: XdsComponent;
   registry: Registry;
   store: Store;
+  relay: RelayTier | null;
   setNotReady: () => void;
 }
 
@@ -122,7 +183,7 @@ async function shutdown(p: ShutdownParts): Promise<void> {
   const httpClosed = closeHttp(p.server, 1500);
   await p.registry.close();
   p.server.closeIdleConnections();
-  await Promise.all([httpClosed, p.xds.close()]);
+  await Promise.all([httpClosed, p.xds.close(), p.relay?.close()]);
   await p.store.close();
   p.log.info({ ms: Date.now() - started }, 'stopped');
 }

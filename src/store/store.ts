@@ -63,6 +63,27 @@ export class Store {
     });
   }
 
+  /**
+   * Replica sync (relays): upserts whole node records, their services and
+   * latest heartbeat rows, and deletes removed nodes, in one transaction.
+   */
+  async saveReplica(nodes: EdgeNode[], heartbeats: HeartbeatRow[], removedIds: string[]): Promise<void> {
+    if (nodes.length === 0 && removedIds.length === 0) return;
+    await this.db.transaction(async (trx) => {
+      for (let i = 0; i < removedIds.length; i += CHUNK) await trx('nodes').whereIn('id', removedIds.slice(i, i + CHUNK)).delete();
+      for (let i = 0; i < nodes.length; i += CHUNK) {
+        const chunk = nodes.slice(i, i + CHUNK);
+        await trx('nodes').insert(chunk.map(nodeToRow)).onConflict('id').merge();
+        await trx('node_services').whereIn('node_id', chunk.map((n) => n.id)).delete();
+        const services = chunk.flatMap(servicesToRows);
+        for (let j = 0; j < services.length; j += CHUNK) await trx('node_services').insert(services.slice(j, j + CHUNK));
+      }
+      for (let i = 0; i < heartbeats.length; i += CHUNK) {
+        await trx('node_heartbeats').insert(heartbeats.slice(i, i + CHUNK)).onConflict('node_id').merge();
+      }
+    });
+  }
+
   /** Updates node states (and drain deadlines), appending events, in one transaction. */
   async updateStates(states: StateUpdate[], events: NewEvent[]): Promise<void> {
     if (states.length === 0 && events.length === 0) return;

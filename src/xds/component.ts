@@ -8,6 +8,7 @@ import type { Metrics } from '../observability/metrics';
 import type { WeightsConfig } from '../model';
 import { MeshSource, type MeshSourceOptions } from './mesh-source';
 import { XdsServer, type XdsServerOptions } from './server';
+import type { SnapshotSource } from './source';
 
 export interface XdsComponentOptions {
   registry: RegistryView;
@@ -16,15 +17,20 @@ export interface XdsComponentOptions {
   weights?: WeightsConfig;
   source?: Omit<MeshSourceOptions, 'registry' | 'logger' | 'metrics' | 'weights'>;
   extraServices?: XdsServerOptions['extraServices'];
+  /** What the xDS server streams (default: the mesh source itself; relays wrap it). */
+  serve?: (mesh: MeshSource) => SnapshotSource;
 }
 
 export class XdsComponent {
   readonly source: MeshSource;
   readonly server: XdsServer;
+  /** The source the server streams (the mesh source, or a relay's source around it). */
+  readonly served: SnapshotSource;
 
   constructor(opts: XdsComponentOptions) {
     this.source = new MeshSource({ ...opts.source, registry: opts.registry, logger: opts.logger, metrics: opts.metrics, weights: opts.weights });
-    this.server = new XdsServer({ source: this.source, logger: opts.logger, metrics: opts.metrics, extraServices: opts.extraServices });
+    this.served = opts.serve ? opts.serve(this.source) : this.source;
+    this.server = new XdsServer({ source: this.served, logger: opts.logger, metrics: opts.metrics, extraServices: opts.extraServices });
   }
 
   start(host: string, port: number): Promise<number> {

@@ -126,6 +126,11 @@ export class XdsServer {
     };
   }
 
+  /** Serves another gRPC service on the same port (call before start). */
+  addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    this.server.addService(definition, implementation);
+  }
+
   /** Binds host:port (0 = any free port) and returns the bound port. */
   async start(host: string, port: number): Promise<number> {
     const addr = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;

@@ -1,0 +1,63 @@
+/**
+ * /v1 routes about the tiers: the relays of a region (nearest first), the
+ * bootstrap a proxy should start with, and (on a relay) its link to the global tier.
+ */
+import { Router } from 'express';
+import { z } from 'zod';
+import { ApiError, parseOrThrow } from './errors';
+import { route } from './middleware';
+
+export interface RelaysQuery {
+  region?: string;
+  near?: { lat: number; lon: number };
+}
+
+export type BootstrapResult =
+  | { ok: true; contentType: string; body: string }
+  | { ok: false; error: 'unknown_node' | 'no_servers'; message: string };
+
+export interface TierAdmin {
+  relays(q: RelaysQuery): unknown[];
+  bootstrap(nodeId: string, format: 'envoy' | 'grpc', mode: 'delta' | 'sotw', requestHost: string): BootstrapResult;
+  /** Role and, on a relay, the state of its link to the global tier. */
+  status(): Promise<unknown>;
+}
+
+const nearSchema = z
+  .string()
+  .regex(/^\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*$/, 'must be LAT,LON')
+  .transform((t) => {
+    const [lat, lon] = t.split(',').map(Number) as [number, number];
+    return { lat, lon };
+  })
+  .pipe(z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }));
+
+const relaysQuery = z.strictObject({ region: z.string().min(1).max(63).optional(), near: nearSchema.optional() });
+const bootstrapQuery = z.strictObject({ format: z.enum(['envoy', 'grpc']).default('envoy'), mode: z.enum(['delta', 'sotw']).default('delta') });
+
+export function tierRouter(tier: TierAdmin): Router {
+  const r = Router();
+  r.get(
+    '/relays',
+    route((req, res) => {
+      const q = parseOrThrow(relaysQuery, req.query);
+      res.json({ relays: tier.relays(q) });
+    }),
+  );
+  r.get(
+    '/bootstrap/:nodeId',
+    route((req, res) => {
+      const q = parseOrThrow(bootstrapQuery, req.query);
+      const out = tier.bootstrap(req.params.nodeId as string, q.format, q.mode, req.hostname);
+      if (!out.ok) throw new ApiError(out.error === 'unknown_node' ? 404 : 409, out.error, out.message, out.error === 'unknown_node' ? 'nodeId' : null);
+      res.type(out.contentType).send(out.body);
+    }),
+  );
+  r.get(
+    '/tier',
+    route(async (_req, res) => {
+      res.json(await tier.status());
+    }),
+  );
+  return r;
+}

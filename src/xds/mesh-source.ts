@@ -254,9 +254,13 @@ export class MeshSource implements SnapshotSource {
 
   /** What a requester there receives for a service, without hysteresis (explain / debugging). */
   explain(service: string, kind: ClientKind, requester: RequesterInput): EndpointAssignment[] | null {
-    const entry = this.index.get(service);
+    // Read the registry as it is now: the index is rebuilt only at the next
+    // flush, so a node (or service) registered in the coalescing window would
+    // be missing from the table.
+    const index = this.topologyDirty || this.allDirty ? serviceIndex(this.registry.nodes().values()) : this.index;
+    const entry = index.get(service);
     if (!entry) return null;
-    this.flushGen++; // read the registry as it is now
+    this.flushGen++;
     const resolved = resolveRequester(requester, this.registry.nodes().values());
     return computeAssignment({ service, requester: resolved, endpoints: this.currentEndpoints(service, entry), config: this.weights, now: Date.now() });
   }

@@ -45,7 +45,10 @@ export class DeltaStream implements StreamInfo {
   private readonly types = new Map<ResourceKind, DeltaTypeState>();
   private unwatch: (() => void) | null = null;
   private nonceSeq = 0;
-  private waitingDrain = false;
+  /** A response is written and not yet handed to HTTP/2 (write callback pending): send nothing else meanwhile. */
+  private inFlight = false;
+  /** The order of the send batch in progress (kept across the one-at-a-time writes of one batch). */
+  private batchOrder: readonly ResourceKind[] | null = null;
   private flushScheduled = false;
   private closed = false;
 
@@ -168,7 +171,7 @@ export class DeltaStream implements StreamInfo {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.waitingDrain) return;
+    if (this.flushScheduled || this.inFlight) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
@@ -196,10 +199,13 @@ export class DeltaStream implements StreamInfo {
   }
 
   private flush(): void {
-    if (this.closed || this.waitingDrain || !this.snapshot) return;
-    const pending = [...this.types.entries()].filter(([, st]) => st.dirty);
-    const removing = pending.some(([kind, st]) => isWildcardCapable(kind) && [...st.has.keys()].some((n) => !this.snapshot![kind].resources.has(n)));
-    for (const kind of removing ? REMOVE_ORDER : ADD_ORDER) {
+    if (this.closed || this.inFlight || !this.snapshot) return;
+    if (this.batchOrder === null) {
+      const pending = [...this.types.entries()].filter(([, st]) => st.dirty);
+      const removing = pending.some(([kind, st]) => isWildcardCapable(kind) && [...st.has.keys()].some((n) => !this.snapshot![kind].resources.has(n)));
+      this.batchOrder = removing ? REMOVE_ORDER : ADD_ORDER;
+    }
+    for (const kind of this.batchOrder) {
       const st = this.types.get(kind);
       if (!st || !st.dirty) continue;
       st.dirty = false;
@@ -215,15 +221,15 @@ export class DeltaStream implements StreamInfo {
       st.sentAt = Date.now();
       st.awaitingAck = true;
       this.callbacks.onResponse(this, kind, set.version, msg.length, send.length, removed.length);
-      if (!this.call.write(msg)) {
-        this.waitingDrain = true;
-        this.call.once('drain', () => {
-          this.waitingDrain = false;
-          this.flush();
-        });
-        return;
-      }
+      // One response at a time: the next once HTTP/2 has taken this one (flow control, bounded buffering).
+      this.inFlight = true;
+      this.call.write(msg, () => {
+        this.inFlight = false;
+        this.scheduleFlush();
+      });
+      return;
     }
+    this.batchOrder = null;
   }
 
   status(): Partial<Record<ResourceKind, TypeStatus>> {

@@ -35,10 +35,15 @@ interface SotwTypeState {
 }
 
 /** Response bodies shared by every stream that receives the same resources at the same version. */
-const bodyCache = new WeakMap<ResourceSet, Map<string, Buffer>>();
+interface CachedBody {
+  body: Buffer;
+  /** How many resources it carries. */
+  count: number;
+}
+const bodyCache = new WeakMap<ResourceSet, Map<string, CachedBody>>();
 const MAX_BODIES_PER_SET = 64;
 
-function cachedBody(set: ResourceSet, subKey: string, build: () => Buffer): Buffer {
+function cachedBody(set: ResourceSet, subKey: string, build: () => CachedBody): CachedBody {
   let perSet = bodyCache.get(set);
   if (!perSet) bodyCache.set(set, (perSet = new Map()));
   let body = perSet.get(subKey);
@@ -66,10 +71,13 @@ export class SotwStream implements StreamInfo {
   private readonly types = new Map<ResourceKind, SotwTypeState>();
   private unwatch: (() => void) | null = null;
   private nonceSeq = 0;
-  private waitingDrain = false;
+  /** A response is written and not yet handed to HTTP/2 (write callback pending): send nothing else meanwhile. */
+  private inFlight = false;
   private flushScheduled = false;
   private closed = false;
   private removalPending = false;
+  /** The order of the send batch in progress (kept across the one-at-a-time writes of one batch). */
+  private batchOrder: readonly ResourceKind[] | null = null;
 
   constructor(
     private readonly call: ServerDuplexStream<DiscoveryRequest, Buffer>,
@@ -200,7 +208,7 @@ export class SotwStream implements StreamInfo {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.waitingDrain) return;
+    if (this.flushScheduled || this.inFlight) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
@@ -208,12 +216,19 @@ export class SotwStream implements StreamInfo {
     });
   }
 
-  /** Sends what is pending, newest snapshot only, in dependency order, respecting flow control. */
+  /**
+   * Sends what is pending, newest snapshot only, in dependency order,
+   * respecting flow control: one response at a time per stream, the next
+   * only once HTTP/2 has taken the previous one (so a slow reader holds at
+   * most one response, and newer snapshots replace what was not sent yet).
+   */
   private flush(): void {
-    if (this.closed || this.waitingDrain || !this.snapshot) return;
-    const order = this.removalPending ? REMOVE_ORDER : ADD_ORDER;
-    this.removalPending = false;
-    for (const kind of order) {
+    if (this.closed || this.inFlight || !this.snapshot) return;
+    if (this.batchOrder === null) {
+      this.batchOrder = this.removalPending ? REMOVE_ORDER : ADD_ORDER;
+      this.removalPending = false;
+    }
+    for (const kind of this.batchOrder) {
       const st = this.types.get(kind);
       if (!st || !st.dirty) continue;
       st.dirty = false;
@@ -229,18 +244,20 @@ export class SotwStream implements StreamInfo {
       st.clientVersion = null;
       if (!st.forceSend && !this.touchesSubscription(st, st.sentSet, set)) continue;
       st.forceSend = false;
-      const resources: EncodedResource[] = [];
-      if (st.wildcard) resources.push(...set.resources.values());
-      else for (const name of st.names) {
-        const r = set.resources.get(name);
-        if (r) resources.push(r);
-      }
-      if (resources.length === 0 && !isWildcardCapable(kind) && st.sentSet !== null) {
+      const { body, count } = cachedBody(set, st.subKey, () => {
+        const resources: EncodedResource[] = [];
+        if (st.wildcard) resources.push(...set.resources.values());
+        else for (const name of st.names) {
+          const r = set.resources.get(name);
+          if (r) resources.push(r);
+        }
+        return { body: sotwResponseBody(set.version, TYPE_URL[kind], resources), count: resources.length };
+      });
+      if (count === 0 && !isWildcardCapable(kind) && st.sentSet !== null) {
         // Nothing left to send for a named EDS/RDS subscription: SotW has no removal for them.
         st.sentSet = set;
         continue;
       }
-      const body = cachedBody(set, st.subKey, () => sotwResponseBody(set.version, TYPE_URL[kind], resources));
       const nonce = (++this.nonceSeq).toString(36);
       const msg = withNonce(body, nonce);
       st.sentSet = set;
@@ -248,16 +265,15 @@ export class SotwStream implements StreamInfo {
       st.sentNonce = nonce;
       st.sentAt = Date.now();
       st.awaitingAck = true;
-      this.callbacks.onResponse(this, kind, set.version, msg.length, resources.length, 0);
-      if (!this.call.write(msg)) {
-        this.waitingDrain = true;
-        this.call.once('drain', () => {
-          this.waitingDrain = false;
-          this.flush();
-        });
-        return;
-      }
+      this.callbacks.onResponse(this, kind, set.version, msg.length, count, 0);
+      this.inFlight = true;
+      this.call.write(msg, () => {
+        this.inFlight = false;
+        this.scheduleFlush();
+      });
+      return;
     }
+    this.batchOrder = null;
   }
 
   status(): Partial<Record<ResourceKind, TypeStatus>> {

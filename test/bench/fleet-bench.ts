@@ -26,6 +26,8 @@ export interface FleetArgs {
   churnMs: number;
   observeMs: number;
   syncTimeoutMs: number;
+  /** Heartbeats before the fleet connects. */
+  settleMs: number;
   floor: boolean;
   nodeFlags: string[];
   serverArgs: string[];
@@ -140,6 +142,10 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
     await registerAll(server.baseUrl, spec);
     hb = new Heartbeater(server.baseUrl, a.endpoints, 10_000);
     hb.start();
+    // A steady mesh before the fleet connects: every endpoint has reported once and the
+    // first-load weight changes (rate-limited per service) are out.
+    log(`heartbeating every endpoint every 10 s; waiting ${a.settleMs / 1000} s for the mesh to settle`, t0);
+    await sleep(a.settleMs);
     const targets: string[] = [];
     if (a.viaRelays > 0) {
       for (let r = 0; r < a.viaRelays; r++) {

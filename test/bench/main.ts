@@ -4,7 +4,8 @@
  *   full     the issue's targets: 10,000 proxies, 200 services, 2,000 endpoints, SotW + delta, with the floor
  *   fleet    --proxies N --services S --endpoints E --mode sotw|delta [--via-relays R] [--target HOST:PORT]
  *            [--out results.json] [--workers 2] [--channels 8] [--rounds 4] [--churn 60s] [--observe 30s]
- *            [--no-floor] [--node-flags "--cpu-prof --cpu-prof-dir=DIR"] [--server-args "..."] [--no-write]
+ *            [--settle 12s] [--no-floor] [--node-flags "--cpu-prof --cpu-prof-dir=DIR"] [--server-args "..."] [--no-write]
+ *   pushes   EDS pushes under noisy heartbeats, hysteresis on/off (test/bench/pushes.ts) [--short] [--write]
  * Results: JSON (--out, default docs/bench-results/fleet-<mode>-<N>.json) and a table appended to docs/BENCHMARKS.md.
  */
 import fs from 'node:fs';
@@ -12,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseDuration } from '../../src/config';
 import { runFleet, writeJson, type FleetArgs, type FleetResult } from './fleet-bench';
+import { runPushes } from './pushes';
 import { appendToBenchmarks, markdown } from './report';
 
 function flag(argv: string[], name: string): string | undefined {
@@ -45,6 +47,7 @@ function fleetArgs(argv: string[], defaults: Partial<FleetArgs> = {}): FleetArgs
     churnMs: d('churn', defaults.churnMs ?? 60_000),
     observeMs: d('observe', 30_000),
     syncTimeoutMs: d('sync-timeout', defaults.syncTimeoutMs ?? 120_000),
+    settleMs: d('settle', 12_000),
     floor: !argv.includes('--no-floor'),
     nodeFlags: split(flag(argv, 'node-flags')),
     serverArgs: split(flag(argv, 'server-args')),
@@ -89,8 +92,10 @@ async function main(): Promise<void> {
     const base = { proxies: 10_000, services: 200, endpoints: 2_000, rounds: 4, churnMs: 60_000, syncTimeoutMs: 180_000 };
     const modes = flag(rest, 'mode') ? [flag(rest, 'mode') as 'sotw' | 'delta'] : (['sotw', 'delta'] as const);
     await runAll(command, modes.map((mode) => fleetArgs(rest, { ...base, mode })), rest);
+  } else if (sub === 'pushes') {
+    await runPushes(rest, command);
   } else {
-    throw new Error(`unknown bench subcommand ${sub} (fleet, full, or none for the short profile)`);
+    throw new Error(`unknown bench subcommand ${sub} (fleet, full, pushes, or none for the short profile)`);
   }
 }
 

@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import type { LoadgenHandle } from '../../src/demo';
 import { waitFor } from '../helpers/wait';
 import {
-  startFleet, startClient, clientStarted, table, sharesPct, countOf, total, recordWindows, fmt,
+  startFleet, startClient, clientStarted, allServing, table, sharesPct, countOf, total, recordWindows, fmt,
   type Fleet, type SiteSpec,
 } from './fleet';
 
@@ -49,6 +49,8 @@ before(async () => {
   sh = startClient(fleet.server, 'e2e-sh-client', 'cn-east', 'shanghai-a', 300, 45_000);
   bj = startClient(fleet.server, 'e2e-bj-client', 'cn-north', 'beijing-a', 150, 45_000);
   await Promise.all([clientStarted(sh), clientStarted(bj)]);
+  // Shares are measured once every endpoint's subchannel is up (until then the first READY ones take everything).
+  await Promise.all([allServing(sh, ['za-1', 'za-2', 'za-3']), allServing(bj, ['bj-1', 'bj-2'])]);
   bjMark = bj.mark();
 });
 
@@ -65,7 +67,7 @@ test('zone A client: all traffic stays in zone A and the shares follow the compu
   for (const [id, pct] of Object.entries({ 'za-1': 50, 'za-2': 30, 'za-3': 20 })) assert.ok(Math.abs(expected[id] - pct) < 0.5, fmt(expected));
 
   const m = sh.mark();
-  await waitFor(() => m.ok + m.failed >= 1500, { timeoutMs: 20_000, intervalMs: 50, message: '1500 RPCs from the zone A client' });
+  await waitFor(() => m.ok + m.failed >= 2000, { timeoutMs: 25_000, intervalMs: 50, message: '2000 RPCs from the zone A client' });
   assert.equal(m.failed, 0, JSON.stringify(m.errors));
   assert.equal(countOf(m.counts, 'za-'), total(m.counts), `everything in zone A: ${JSON.stringify(m.counts)}`);
   const measured = sharesPct(m.counts);

@@ -87,7 +87,7 @@ export function startClient(server: CliServer, nodeId: string, region: string, z
     locality: { region, zone, subZone: '' },
     xdsServers: [{ host: '127.0.0.1', port: server.xdsPort }],
   });
-  return spawnLoadgen({ bootstrap, target: 'xds:///echo', rate, durationMs, reportEveryMs: 100, deadlineMs: 2000, warmupMs: 15_000 });
+  return spawnLoadgen({ bootstrap, target: 'xds:///echo', rate, durationMs, reportEveryMs: 100, deadlineMs: 5000, warmupMs: 15_000 });
 }
 
 /** Waits until the client has started its clock (warm-up done: it reached a backend). */
@@ -95,6 +95,11 @@ export async function clientStarted(lg: LoadgenHandle): Promise<void> {
   const ready = await lg.waitFor<ReadyRecord>((r) => r.type === 'ready', 25_000);
   if (!ready.ok) throw new Error(`loadgen not ready: ${ready.error}\n${lg.stderr()}`);
   await lg.waitFor((r) => r.type === 'start', 5000);
+}
+
+/** Waits for a window in which every one of `ids` served (all subchannels up: shares are meaningful from then on). */
+export async function allServing(lg: LoadgenHandle, ids: readonly string[], timeoutMs = 15_000): Promise<void> {
+  await lg.waitFor((r) => r.type === 'window' && ids.every((id) => (r.counts[id] ?? 0) > 0), timeoutMs);
 }
 
 /** The table a proxy at (region, zone) receives, from the REST API. */

@@ -11,7 +11,7 @@ import type { ResourceKind } from './protos';
 import type { SnapshotSource } from './source';
 import { SotwStream } from './sotw';
 import { DeltaStream } from './delta';
-import { decodeDeltaDiscoveryRequest, decodeDiscoveryRequest, type DeltaDiscoveryRequest, type DiscoveryRequest } from './wire';
+import { decodeDeltaDiscoveryRequest, decodeDiscoveryRequest, serializeOutgoing, type DeltaDiscoveryRequest, type DiscoveryRequest } from './wire';
 import type { StreamCallbacks, StreamInfo, XdsServiceName } from './stream-common';
 
 type Methods = Record<string, grpc.MethodDefinition<DiscoveryRequest | DeltaDiscoveryRequest, Buffer>>;
@@ -28,7 +28,7 @@ function method(path: string, delta: boolean): grpc.MethodDefinition<DiscoveryRe
     responseStream: true,
     requestSerialize: mustNotEncodeRequests,
     requestDeserialize: delta ? decodeDeltaDiscoveryRequest : decodeDiscoveryRequest,
-    responseSerialize: identity,
+    responseSerialize: serializeOutgoing as (b: Buffer) => Buffer,
     responseDeserialize: identity,
   };
 }

@@ -10,7 +10,7 @@ import { proxyIdentity, type ProxyIdentity, type ViewKey } from './proxy';
 import type { SnapshotSource } from './source';
 import type { ResourceSet, Snapshot } from './snapshot';
 import { contentHash, type EncodedResource } from './resource';
-import { sotwResponseBody, withNonce, type DiscoveryRequest } from './wire';
+import { sotwOutgoing, sotwResponseBody, type DiscoveryRequest } from './wire';
 import {
   ADD_ORDER, REMOVE_ORDER, errorDetailMessage, newStreamId,
   type StreamCallbacks, type StreamInfo, type TypeStatus, type XdsServiceName,
@@ -259,7 +259,7 @@ export class SotwStream implements StreamInfo {
         continue;
       }
       const nonce = (++this.nonceSeq).toString(36);
-      const msg = withNonce(body, nonce);
+      const msg = sotwOutgoing(body, nonce);
       st.sentSet = set;
       st.sentVersion = set.version;
       st.sentNonce = nonce;
@@ -267,7 +267,8 @@ export class SotwStream implements StreamInfo {
       st.awaitingAck = true;
       this.callbacks.onResponse(this, kind, set.version, msg.length, count, 0);
       this.inFlight = true;
-      this.call.write(msg, () => {
+      // serializeOutgoing (the server's response serializer) joins body and nonce.
+      this.call.write(msg as unknown as Buffer, () => {
         this.inFlight = false;
         this.scheduleFlush();
       });

@@ -50,6 +50,39 @@ export function withNonce(body: Buffer, nonce: string): Buffer {
   return Buffer.concat([body, w.finish()]);
 }
 
+/**
+ * A SotW response as written to a stream: the shared body and this stream's
+ * nonce, joined only by the gRPC serializer (serializeOutgoing), so the body
+ * is not copied once per stream into a fresh buffer before gRPC frames it.
+ */
+export interface SotwOutgoing {
+  readonly body: Buffer;
+  readonly nonceField: Buffer;
+  readonly length: number;
+}
+
+export function sotwOutgoing(body: Buffer, nonce: string): SotwOutgoing {
+  const w = Writer.create();
+  stringField(w, 5, nonce);
+  const nonceField = Buffer.from(w.finish());
+  return { body, nonceField, length: body.length + nonceField.length };
+}
+
+let scratch = Buffer.allocUnsafe(0);
+/**
+ * The response serializer of the xDS server: Buffers as they are; a
+ * SotwOutgoing is assembled in a reused scratch buffer. grpc-js copies the
+ * serializer's result into its framed message synchronously
+ * (serializeMessage), so the scratch view is never kept.
+ */
+export function serializeOutgoing(m: Buffer | SotwOutgoing): Buffer {
+  if (Buffer.isBuffer(m)) return m;
+  if (scratch.length < m.length) scratch = Buffer.allocUnsafe(Math.max(m.length, scratch.length * 2, 64 * 1024));
+  m.body.copy(scratch, 0);
+  m.nonceField.copy(scratch, m.body.length);
+  return scratch.subarray(0, m.length);
+}
+
 export function deltaResponse(
   systemVersion: string,
   typeUrl: string,

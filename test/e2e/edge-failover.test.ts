@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LoadgenHandle } from '../../src/demo';
 import { waitFor, sleep } from '../helpers/wait';
-import { startFleet, startClient, clientStarted, table, countOf, total, recordWindows, type Fleet, type SiteSpec } from './fleet';
+import { startFleet, startClient, clientStarted, healthFlaps, table, countOf, total, recordWindows, type Fleet, type SiteSpec } from './fleet';
 
 const HB_MS = 500;
 const MOVE_BOUND_MS = 3 * HB_MS + 1000;
@@ -26,9 +26,11 @@ const ZONE_A = ['za-1', 'za-2', 'za-3'];
 
 let fleet: Fleet;
 let sh: LoadgenHandle;
+let startedAt = 0;
 
 before(async () => {
   fleet = await startFleet(SITES, HB_MS);
+  startedAt = Date.now();
   sh = startClient(fleet.server, 'e2e-sh-failover', 'cn-east', 'shanghai-a', 250, 50_000);
   await clientStarted(sh);
 });
@@ -41,8 +43,10 @@ after(async () => {
 test('zone A healthy: the zone A client sends everything to zone A', async () => {
   const m = sh.mark();
   await waitFor(() => m.ok + m.failed >= 1000, { timeoutMs: 15_000, intervalMs: 50, message: '1000 RPCs' });
-  assert.equal(m.failed, 0, JSON.stringify(m.errors));
+  const flaps = await healthFlaps(fleet.server, startedAt);
+  assert.equal(m.failed, 0, `${JSON.stringify(m.errors)}; health flaps (late heartbeats): ${JSON.stringify(flaps)}`);
   assert.equal(countOf(m.counts, 'za-'), total(m.counts), JSON.stringify(m.counts));
+  assert.deepEqual(flaps, [], 'every node stayed healthy before the test stops any heartbeat');
 });
 
 test('zone A stops heartbeating: traffic moves to the rest of the region within 3 intervals + 1 s, no failed RPC after the move, and comes back', async (t) => {

@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import type { LoadgenHandle } from '../../src/demo';
 import { waitFor } from '../helpers/wait';
 import {
-  startFleet, startClient, clientStarted, allServing, table, sharesPct, countOf, total, recordWindows, fmt,
+  startFleet, startClient, clientStarted, allServing, healthFlaps, table, sharesPct, countOf, total, recordWindows, fmt,
   type Fleet, type SiteSpec,
 } from './fleet';
 
@@ -43,11 +43,15 @@ let fleet: Fleet;
 let sh: LoadgenHandle;
 let bj: LoadgenHandle;
 let bjMark: ReturnType<LoadgenHandle['mark']>;
+let startedAt = 0;
+/** Failure context: heartbeats that arrived late (an overloaded machine) show up as health flaps. */
+const flaps = async (): Promise<string> => `health flaps: ${JSON.stringify(await healthFlaps(fleet.server, startedAt))}`;
 
 before(async () => {
   fleet = await startFleet(SITES, HB_MS);
-  sh = startClient(fleet.server, 'e2e-sh-client', 'cn-east', 'shanghai-a', 300, 45_000);
-  bj = startClient(fleet.server, 'e2e-bj-client', 'cn-north', 'beijing-a', 150, 45_000);
+  startedAt = Date.now();
+  sh = startClient(fleet.server, 'e2e-sh-client', 'cn-east', 'shanghai-a', 250, 45_000);
+  bj = startClient(fleet.server, 'e2e-bj-client', 'cn-north', 'beijing-a', 120, 45_000);
   await Promise.all([clientStarted(sh), clientStarted(bj)]);
   // Shares are measured once every endpoint's subchannel is up (until then the first READY ones take everything).
   await Promise.all([allServing(sh, ['za-1', 'za-2', 'za-3']), allServing(bj, ['bj-1', 'bj-2'])]);
@@ -68,8 +72,8 @@ test('zone A client: all traffic stays in zone A and the shares follow the compu
 
   const m = sh.mark();
   await waitFor(() => m.ok + m.failed >= 2000, { timeoutMs: 25_000, intervalMs: 50, message: '2000 RPCs from the zone A client' });
-  assert.equal(m.failed, 0, JSON.stringify(m.errors));
-  assert.equal(countOf(m.counts, 'za-'), total(m.counts), `everything in zone A: ${JSON.stringify(m.counts)}`);
+  assert.equal(m.failed, 0, `${JSON.stringify(m.errors)} ${await flaps()}`);
+  assert.equal(countOf(m.counts, 'za-'), total(m.counts), `everything in zone A: ${JSON.stringify(m.counts)} ${await flaps()}`);
   const measured = sharesPct(m.counts);
   t.diagnostic(`${m.ok} RPCs; expected ${fmt(expected)} measured ${fmt(measured)}`);
   for (const id of Object.keys(expected)) {
@@ -79,7 +83,7 @@ test('zone A client: all traffic stays in zone A and the shares follow the compu
 
 test('a client in the other region (cn-north) keeps to its own region', async (t) => {
   await waitFor(() => bjMark.ok + bjMark.failed >= 1000, { timeoutMs: 20_000, intervalMs: 50, message: '1000 RPCs from the cn-north client' });
-  assert.equal(bjMark.failed, 0, JSON.stringify(bjMark.errors));
+  assert.equal(bjMark.failed, 0, `${JSON.stringify(bjMark.errors)} ${await flaps()}`);
   assert.equal(countOf(bjMark.counts, 'bj-'), total(bjMark.counts), `everything in cn-north: ${JSON.stringify(bjMark.counts)}`);
   const rows = (await table(fleet.server, 'cn-north', 'beijing-a')).filter((r) => r.priority === 0);
   const expected = Object.fromEntries(rows.map((r) => [r.nodeId, r.sharePct]));
@@ -116,13 +120,14 @@ test('a heartbeat load of 0.95 moves the node\'s share below 5 % within 2 heartb
   await waitFor(() => m.ok + m.failed >= 1000, { timeoutMs: 15_000, intervalMs: 50, message: '1000 RPCs after the overload' });
   const measured = sharesPct(m.counts);
   t.diagnostic(`after overload: expected ${fmt(expected)} measured ${fmt(measured)}`);
-  assert.equal(m.failed, 0, JSON.stringify(m.errors));
+  assert.equal(m.failed, 0, `${JSON.stringify(m.errors)} ${await flaps()}`);
   for (const id of Object.keys(expected)) assert.ok(Math.abs((measured[id] ?? 0) - expected[id]) <= 5, `${id}: ${fmt(measured)} vs ${fmt(expected)}`);
 });
 
 test('no RPC failed in either client', async () => {
   const [a, b] = await Promise.all([sh.stop(), bj.stop()]);
-  assert.equal(a.failed, 0, JSON.stringify(a.errorSamples));
-  assert.equal(b.failed, 0, JSON.stringify(b.errorSamples));
+  assert.equal(a.failed, 0, `${JSON.stringify(a.errorSamples)} ${await flaps()}`);
+  assert.equal(b.failed, 0, `${JSON.stringify(b.errorSamples)} ${await flaps()}`);
   assert.ok(a.total >= 1000 && b.total >= 1000, `totals ${a.total} ${b.total}`);
+  assert.deepEqual(await healthFlaps(fleet.server, startedAt), [], 'every node stayed healthy (heartbeats on time)');
 });

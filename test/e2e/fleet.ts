@@ -33,7 +33,8 @@ const NETWORK = { latencyMs: 5, jitterMs: 1, packetLoss: 0 };
 /** The real CLI server (heartbeat interval `hbMs`, coalescing 20 ms) and one echo backend per site, all healthy. */
 export async function startFleet(sites: readonly SiteSpec[], hbMs: number): Promise<Fleet> {
   const server = await startCliServer({
-    args: ['--heartbeat-interval', `${hbMs}ms`, '--coalesce', '20ms', '--weight-push-interval', '100ms'],
+    // --db-sync normal: heartbeat commits without fsync, so a busy disk does not delay them (durability is not under test here).
+    args: ['--heartbeat-interval', `${hbMs}ms`, '--coalesce', '20ms', '--weight-push-interval', '100ms', '--db-sync', 'normal'],
   });
   const backends = new Map<string, EchoBackend>();
   const close = async (): Promise<void> => {
@@ -78,6 +79,17 @@ export async function healthyIds(server: CliServer): Promise<string[]> {
   const body = (await r.json()) as { nodes?: Array<{ id: string }> } | Array<{ id: string }>;
   const list = Array.isArray(body) ? body : body.nodes ?? [];
   return list.map((n) => n.id);
+}
+
+/**
+ * Health transitions (suspect/unhealthy) logged by the server since `since`
+ * (ms). Unexpected ones mean heartbeats were late: on an overloaded machine a
+ * stalled process, not the code under test; tests name them in their failures.
+ */
+export async function healthFlaps(server: CliServer, since: number): Promise<string[]> {
+  const r = await fetch(`${server.baseUrl}/v1/events?limit=1000`);
+  const body = (await r.json()) as { events: Array<{ at: number; nodeId: string; type: string }> };
+  return body.events.filter((e) => e.at >= since && (e.type === 'suspect' || e.type === 'unhealthy')).map((e) => `${e.nodeId} ${e.type} at +${e.at - since} ms`);
 }
 
 /** A grpc-js-xds client process placed at (region, zone) by its bootstrap's node.locality. */

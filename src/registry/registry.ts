@@ -158,9 +158,11 @@ export class Registry implements RegistryView {
    * Records a heartbeat. Resolves true once it is durable, false when the node
    * is unknown. A suspect or unhealthy node becomes healthy again.
    */
-  heartbeat(id: string, input: HeartbeatInput): Promise<boolean> {
+  heartbeat(id: string, input: HeartbeatInput, receivedAt?: number): Promise<boolean> {
     if (!this.map.has(id)) return Promise.resolve(false);
-    const at = this.now();
+    // A heartbeat forwarded by a relay keeps the time the relay received it (never in the future).
+    const now = this.now();
+    const at = receivedAt !== undefined && Number.isFinite(receivedAt) ? Math.min(now, receivedAt) : now;
     const local = this.batcher.submit({ id, at, input });
     if (!this.opts.forward) return local;
     return Promise.all([local, this.opts.forward.heartbeat(id, input, at)]).then(([ok]) => ok);

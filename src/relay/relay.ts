@@ -17,19 +17,28 @@ import { UpstreamLink } from './upstream';
 import type { ViewState, ViewUpdate__Output } from './protocol';
 
 /**
- * Which nodes talk to this relay. Their heartbeats are judged here (the health
- * sweep) and the global tier's copy of them is not applied over ours; a node
- * not heard from for `forgetAfterMs` is left to the global tier again.
+ * Which nodes talk to this relay. Their health is judged here (the sweep) and
+ * the global tier's copy of them is not applied over ours, until the global
+ * tier shows a heartbeat newer than the last one we received: then the node
+ * talks to someone else (another relay) and the global tier's copy wins again.
  */
 export class Ownership {
   private readonly lastContact = new Map<string, number>();
-  constructor(private readonly forgetAfterMs: number) {}
   touch(id: string, at = Date.now()): void {
-    this.lastContact.set(id, at);
+    this.lastContact.set(id, Math.max(at, this.lastContact.get(id) ?? 0));
   }
-  owns(id: string, now = Date.now()): boolean {
-    const t = this.lastContact.get(id);
-    return t !== undefined && now - t < this.forgetAfterMs;
+  owns(id: string): boolean {
+    return this.lastContact.has(id);
+  }
+  /** True when the replica's copy should replace ours (and then we no longer own the node). */
+  yieldsTo(replica: EdgeNode): boolean {
+    const ours = this.lastContact.get(replica.id);
+    if (ours === undefined) return true;
+    if ((replica.lastHeartbeat?.at ?? 0) > ours) {
+      this.lastContact.delete(replica.id);
+      return true;
+    }
+    return false;
   }
 }
 
@@ -77,6 +86,8 @@ export class RelayTier {
       onWatch: (view) => this.link.watch(view),
       onUnwatch: (view) => this.link.unwatch(view),
       upstreamWaitMs: opts.upstreamWaitMs,
+      // The global tier needs up to 3 heartbeat intervals (after its own restart) to judge the region's nodes as we do.
+      reconcileWaitMs: Math.max(5000, 4 * opts.heartbeatIntervalMs + 2000),
     });
     this.link = new UpstreamLink({
       upstreams: opts.upstreams,
@@ -155,12 +166,11 @@ export class RelayTier {
 
   private async applyNodes(full: boolean, nodes: EdgeNode[], removed: string[]): Promise<void> {
     const own = this.opts.ownership;
-    const now = Date.now();
-    const take = nodes.filter((n) => !own.owns(n.id, now));
-    let gone = removed.filter((id) => !own.owns(id, now));
+    const take = nodes.filter((n) => own.yieldsTo(n));
+    let gone = removed.filter((id) => !own.owns(id));
     if (full) {
       const listed = new Set(nodes.map((n) => n.id));
-      gone = [...this.opts.registry.nodes().keys()].filter((id) => !listed.has(id) && !own.owns(id, now));
+      gone = [...this.opts.registry.nodes().keys()].filter((id) => !listed.has(id) && !own.owns(id));
     }
     await this.opts.registry.applyReplica(take, gone);
   }

@@ -194,7 +194,8 @@ class RelaySession {
       case 'heartbeat': {
         const hb = f.heartbeat!;
         const parsed = heartbeatSchema.safeParse(JSON.parse(hb.input_json || '{}'));
-        if (!parsed.success || !(await r.heartbeat(hb.node_id, parsed.data))) {
+        const receivedAt = Number(hb.received_at_ms) || undefined;
+        if (!parsed.success || !(await r.heartbeat(hb.node_id, parsed.data, receivedAt))) {
           this.log.debug({ relay: this.relayId, node: hb.node_id }, 'forwarded heartbeat for an unknown node (or invalid) skipped');
           return;
         }

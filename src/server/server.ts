@@ -55,7 +55,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
     // A relay forwards what it accepts (durable outbox) and judges the health of only the nodes that talk to it.
     const regional = opts.role === 'regional';
     const outbox = regional ? new Outbox(db) : null;
-    const ownership = regional ? new Ownership(10 * opts.heartbeatIntervalMs) : null;
+    const ownership = regional ? new Ownership() : null;
     registry = await Registry.open({
       forward: outbox && ownership ? relayForwarder(outbox, ownership) : undefined,
       sweeps: ownership ? (n) => ownership.owns(n.id) : undefined,

@@ -123,10 +123,14 @@ export function computeAssignment(params: AssignmentParams): EndpointAssignment[
   }
 
   // Levels before renumbering: 0 sub-zone (optional), 1 zone, 2 region, 3.. other regions.
+  // 'round-robin' (comparison baseline): one level, equal weights, health still applies.
+  const roundRobin = config.strategy === 'round-robin';
   const regions = regionLevels(requester, items, config);
   for (const w of items) {
     const n = w.node;
-    if (n.region === requester.region) {
+    if (roundRobin) {
+      w.level = 0;
+    } else if (n.region === requester.region) {
       if (n.zone === requester.zone) w.level = config.preferSubZone && n.subZone === requester.subZone ? 0 : 1;
       else w.level = 2;
     } else {
@@ -146,7 +150,7 @@ export function computeAssignment(params: AssignmentParams): EndpointAssignment[
     // exp(-lambda * (d - dMin)): same shares as the formula, no underflow for the nearest.
     const dMin = Math.min(...healthy.map((w) => w.distance));
     const effective = healthy.map((w) => {
-      if (allOverloaded) return 1;
+      if (allOverloaded || roundRobin) return 1;
       const f = w.a.factors;
       const v = (f.capacity / (f.load + config.epsilon)) * Math.exp(-config.lambdaPerKm * (w.distance - dMin)) * f.network;
       return f.overloaded ? v * config.overload.weightFactor : v;

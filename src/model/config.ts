@@ -8,8 +8,11 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 export type LoadCombine = 'max' | 'weighted';
+export type Strategy = 'edge-aware' | 'round-robin';
 
 export interface WeightsConfig {
+  /** 'edge-aware' (default): priorities and weights below; 'round-robin': one priority, equal weights (for comparison). */
+  strategy: Strategy;
   /** Distance decay lambda per km in exp(-lambda * d). */
   lambdaPerKm: number;
   /** eps in C / (L + eps); also bounds the idle/loaded ratio to (1 + eps) / eps. */
@@ -53,6 +56,7 @@ export interface WeightsConfig {
 }
 
 export const DEFAULT_WEIGHTS_CONFIG: Readonly<WeightsConfig> = Object.freeze({
+  strategy: 'edge-aware',
   lambdaPerKm: 0.01,
   epsilon: 0.25,
   load: Object.freeze({ combine: 'max', cpuWeight: 1, memoryWeight: 1, networkWeight: 1 }),
@@ -80,6 +84,7 @@ const coef = (max: number) => z.number().min(0).max(max);
 
 const schema = z
   .strictObject({
+    strategy: z.enum(['edge-aware', 'round-robin']),
     lambdaPerKm: z.number().min(0).max(1),
     epsilon: z.number().min(0.001).max(10),
     load: z

@@ -11,7 +11,7 @@ export type {
 export { EARTH_RADIUS_KM, haversineKm, isValidLocation, resolveRequester, sphericalCentroid } from './geo';
 export type { RequesterInput } from './geo';
 export { DEFAULT_WEIGHTS_CONFIG, loadWeightsConfigFile, parseWeightsConfig } from './config';
-export type { LoadCombine, WeightsConfig, WeightsConfigResult } from './config';
+export type { LoadCombine, Strategy, WeightsConfig, WeightsConfigResult } from './config';
 export { capacityOf, combineLoad, loadsOf, networkFactor, networkStatsOf } from './factors';
 export type { NodeLoads } from './factors';
 export { quantizeWeights, sharesPct, UINT32_MAX } from './quantize';

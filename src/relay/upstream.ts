@@ -132,7 +132,9 @@ export class UpstreamLink {
     if (this.closed) return;
     this.index++; // try the next upstream
     const delay = this.backoffMs * (0.75 + Math.random() * 0.5);
-    this.backoffMs = Math.min(this.backoffMs * 2, 5000);
+    // Back within a heartbeat interval: a restarted global tier waits two intervals before it
+    // judges nodes, so the relay's nodes are heard from again before that.
+    this.backoffMs = Math.min(this.backoffMs * 2, Math.max(500, Math.min(5000, this.opts.heartbeatIntervalMs)));
     this.retryTimer = setTimeout(() => this.connect(), delay);
     this.retryTimer.unref();
   }

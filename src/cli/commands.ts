@@ -1,10 +1,12 @@
-/** The `edge-xds` command line: `serve`, `migrate` and `explain`. */
+/** The `edge-xds` command line: `serve`, `migrate`, `explain`, `bootstrap`, `demo-backend`, `loadgen`. */
 import { Command, Option } from 'commander';
 import { OptionError, OptionSpec, SERVE_OPTIONS, ServerOptions, resolveOptions, resolveServerOptions } from '../config';
 import { createLogger } from '../observability';
 import { RunningServer, startServer } from '../server';
 import { appliedMigrations, migrateLatest, openDatabase } from '../store';
 import { registerExplain } from './explain';
+import { registerBootstrap } from './bootstrap';
+import { registerDemoCommands } from './demo';
 
 /** Hard limit for a graceful stop after SIGTERM/SIGINT. */
 export const SHUTDOWN_TIMEOUT_MS = 4500;
@@ -58,6 +60,8 @@ export function buildProgram(): Command {
   });
 
   registerExplain(program);
+  registerBootstrap(program);
+  registerDemoCommands(program);
   return program;
 }
 

@@ -71,7 +71,7 @@ after(async () => {
 
 function call(): Promise<{ nodeId: string } | { error: string }> {
   return new Promise((resolve) => {
-    client.Echo({ message: 'hi' }, new grpc.Metadata(), { deadline: Date.now() + 2000 }, (err, reply) => {
+    client.Echo({ message: 'hi' }, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err, reply) => {
       resolve(err ? { error: `${err.code} ${err.details}` } : { nodeId: reply!.nodeId });
     });
   });
@@ -92,6 +92,16 @@ test('grpc-js-xds client reaches every registered backend through xds:///echo', 
   const dump = (await (await fetch(`${server.baseUrl}/v1/config_dump/e2e-client`)).json()) as { node: { userAgentName: string }; types: Record<string, { state: string }> };
   assert.match(dump.node.userAgentName, /gRPC/);
   for (const t of ['listener', 'route', 'cluster', 'endpoint']) assert.equal(dump.types[t]?.state, 'acked', `${t} acked`);
+  const { connections } = (await (await fetch(`${server.baseUrl}/v1/xds/connections`)).json()) as { connections: Array<{ node: string; kind: string; protocol: string; view: string }> };
+  const mine = connections.find((c) => c.node === 'e2e-client');
+  assert.ok(mine, 'the client is listed among the xDS connections');
+  assert.equal(mine.kind, 'grpc');
+  assert.equal(mine.protocol, 'sotw');
+  assert.match(mine.view, /^grpc\|cn-east\|shanghai-a\|/);
+  const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+  assert.match(metrics, /edge_xds_streams\{protocol="sotw",service="ads",client_kind="grpc"\} 1/);
+  assert.match(metrics, /edge_xds_responses_total\{protocol="sotw",type="endpoint",client_kind="grpc"\} [1-9]/);
+  assert.match(metrics, /edge_xds_push_ack_seconds_count\{type="endpoint"\} [1-9]/);
 });
 
 test('a backend that stops heartbeating stops receiving RPCs within 3 heartbeat intervals + 1 s, with no failed RPC', async () => {

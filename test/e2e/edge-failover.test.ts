@@ -11,7 +11,8 @@ import type { LoadgenHandle } from '../../src/demo';
 import { waitFor, sleep } from '../helpers/wait';
 import { startFleet, startClient, clientStarted, healthFlaps, table, countOf, total, recordWindows, type Fleet, type SiteSpec } from './fleet';
 
-const HB_MS = 500;
+/** Heartbeat interval: 1 s, so a process stalled ~2 s on a busy machine does not look like a dead node. */
+const HB_MS = 1000;
 const MOVE_BOUND_MS = 3 * HB_MS + 1000;
 const SH = { lat: 31.23, lon: 121.47 };
 const SITES: SiteSpec[] = [

@@ -11,6 +11,7 @@ import {
   STEADY_LOAD, type MeshSpec,
 } from './mesh';
 import { relaysSupported, startServer, type BenchServer } from './server-proc';
+import { REGIONS } from './mesh';
 import type { MarkResult, VersionSeen } from './fleet-protocol';
 
 export interface FleetArgs {
@@ -149,7 +150,12 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
     const targets: string[] = [];
     if (a.viaRelays > 0) {
       for (let r = 0; r < a.viaRelays; r++) {
-        const relay = await startServer({ dir: a.dir, name: `relay-${r}`, args: ['--role', 'regional', '--region', spec.zones[r % spec.zones.length].region, '--upstream', `127.0.0.1:${server.xdsPort}`] });
+        const region = REGIONS[r % REGIONS.length]!;
+        const relay = await startServer({
+          dir: a.dir,
+          name: `relay-${r}`,
+          args: ['--role', 'regional', '--region', region.region, '--upstream', `127.0.0.1:${server.xdsPort}`, '--location', `${region.lat},${region.lon}`, '--relay-id', `bench-relay-${r}`, '--heartbeat-interval', '10s'],
+        });
         servers.push(relay);
         targets.push(`127.0.0.1:${relay.xdsPort}`);
       }
@@ -167,8 +173,10 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
     const metricsSync = await getText(server.baseUrl, '/metrics');
     let globalStreams: number | null = null;
     if (a.viaRelays > 0) {
+      // Streams the global tier holds: the relays' sync streams plus any xDS stream opened to it directly.
       const conns = JSON.parse(await getText(server.baseUrl, '/v1/xds/connections')) as { connections: unknown[] };
-      globalStreams = conns.connections.length;
+      const tier = JSON.parse(await getText(server.baseUrl, '/v1/tier')) as { relaysConnected?: string[] };
+      globalStreams = conns.connections.length + (tier.relaysConnected?.length ?? 0);
     }
     await sleep(1000);
 

@@ -3,17 +3,12 @@
  * version of every resource the proxy has, so it sends only what changed and
  * names what went away. initial_resource_versions make a reconnect cheap.
  */
-import { status, type ServerDuplexStream } from '@grpc/grpc-js';
-import { kindOfTypeUrl, TYPE_URL, RESOURCE_KINDS, type ResourceKind } from './protos';
-import { proxyIdentity, type ProxyIdentity, type ViewKey } from './proxy';
-import type { SnapshotSource } from './source';
+import { TYPE_URL, RESOURCE_KINDS, type ResourceKind } from './protos';
+import { XdsStream } from './stream-base';
 import type { ResourceSet, Snapshot } from './snapshot';
 import type { EncodedResource } from './resource';
 import { deltaResponse, type DeltaDiscoveryRequest } from './wire';
-import {
-  ADD_ORDER, REMOVE_ORDER, errorDetailMessage, newStreamId,
-  type StreamCallbacks, type StreamInfo, type TypeStatus, type XdsServiceName,
-} from './stream-common';
+import { ADD_ORDER, REMOVE_ORDER, errorDetailMessage, type TypeStatus } from './stream-common';
 
 interface DeltaTypeState {
   wildcard: boolean;
@@ -33,81 +28,20 @@ function isWildcardCapable(kind: ResourceKind): boolean {
   return kind === 'listener' || kind === 'cluster';
 }
 
-export class DeltaStream implements StreamInfo {
-  readonly id = newStreamId();
+export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
   readonly protocol = 'delta' as const;
-  readonly openedAt = Date.now();
-  readonly peer: string;
-  proxy: ProxyIdentity | null = null;
-  view: ViewKey | null = null;
-
-  private snapshot: Snapshot | null = null;
   private readonly types = new Map<ResourceKind, DeltaTypeState>();
-  private unwatch: (() => void) | null = null;
   private nonceSeq = 0;
   /** A response is written and not yet handed to HTTP/2 (write callback pending): send nothing else meanwhile. */
   private inFlight = false;
   /** The order of the send batch in progress (kept across the one-at-a-time writes of one batch). */
   private batchOrder: readonly ResourceKind[] | null = null;
   private flushScheduled = false;
-  private closed = false;
 
-  constructor(
-    private readonly call: ServerDuplexStream<DeltaDiscoveryRequest, Buffer>,
-    private readonly source: SnapshotSource,
-    private readonly callbacks: StreamCallbacks,
-    readonly service: XdsServiceName,
-  ) {
-    this.peer = call.getPeer();
-    call.on('data', (req: DeltaDiscoveryRequest) => this.onRequest(req));
-    call.on('end', () => {
-      this.close();
-      call.end();
-    });
-    call.on('error', () => this.close());
-    call.on('cancelled', () => this.close());
-    call.on('close', () => this.close());
-    callbacks.onStreamOpen(this);
-  }
-
-  private fail(code: status, details: string): void {
-    if (this.closed) return;
-    this.close();
-    // grpc-js turns an 'error' event into the stream's final status.
-    this.call.emit('error', Object.assign(new Error(details), { code, details }));
-  }
-
-  private close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.unwatch?.();
-    this.unwatch = null;
-    if (this.view !== null) this.source.release(this.view);
-    this.callbacks.onStreamClose(this);
-  }
-
-  private kindOf(typeUrl: string): ResourceKind | undefined {
-    if (this.service !== 'ads') {
-      if (typeUrl && typeUrl !== TYPE_URL[this.service]) {
-        this.fail(status.INVALID_ARGUMENT, `this service serves ${TYPE_URL[this.service]}, not ${typeUrl}`);
-        return undefined;
-      }
-      return this.service;
-    }
-    return kindOfTypeUrl(typeUrl);
-  }
-
-  private onRequest(req: DeltaDiscoveryRequest): void {
-    if (this.closed) return;
+  protected onRequest(req: DeltaDiscoveryRequest): void {
     const kind = this.kindOf(req.type_url);
     if (kind === undefined) return;
-    if (!this.proxy) {
-      if (!req.node || !req.node.id) return this.fail(status.INVALID_ARGUMENT, 'the first request on an xDS stream must carry node.id');
-      this.proxy = proxyIdentity(req.node);
-      this.view = this.source.viewFor(this.proxy);
-      this.snapshot = this.source.acquire(this.view);
-      this.unwatch = this.source.watch(this.view, (s) => this.onSnapshot(s));
-    }
+    if (!this.identify(req.node)) return;
     let st = this.types.get(kind);
     const first = st === undefined;
     if (!st) {
@@ -163,8 +97,7 @@ export class DeltaStream implements StreamInfo {
     }
   }
 
-  private onSnapshot(s: Snapshot): void {
-    if (this.closed) return;
+  protected onSnapshot(s: Snapshot): void {
     this.snapshot = s;
     for (const [kind, st] of this.types) if (s[kind] !== st.sentSet) st.dirty = true;
     this.scheduleFlush();

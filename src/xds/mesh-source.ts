@@ -162,6 +162,7 @@ export class MeshSource implements SnapshotSource {
   /** New coefficients apply to every view at the next flush (and are pushed, hysteresis aside). */
   setWeights(config: WeightsConfig): void {
     this.weights = config;
+    this.log.info('weights configuration changed: recomputing every view');
     this.allDirty = true;
     for (const v of this.views.values()) v.assignments.clear();
     this.schedule(true);
@@ -315,8 +316,10 @@ export class MeshSource implements SnapshotSource {
     const waiters = this.flushWaiters;
     this.flushWaiters = [];
     for (const fn of waiters) fn();
-    this.computeSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    this.computeSeconds.observe(seconds);
     this.viewsGauge.set(this.countComputed());
+    this.log.debug({ ms: Math.round(seconds * 1000), topology, services: dirty === null ? 'all' : dirty.size, heldBack: this.dirty.size }, 'snapshots recomputed');
     if (retryAt !== Infinity && !this.timer) {
       this.firstChangeAt = Date.now();
       this.timer = setTimeout(() => {

@@ -4,17 +4,12 @@
  * it only ever holds "which types need a look" as pending work, so a slow or
  * silent proxy costs a few flags, not a queue of responses.
  */
-import { status, type ServerDuplexStream } from '@grpc/grpc-js';
-import { kindOfTypeUrl, TYPE_URL, RESOURCE_KINDS, type ResourceKind } from './protos';
-import { proxyIdentity, type ProxyIdentity, type ViewKey } from './proxy';
-import type { SnapshotSource } from './source';
+import { TYPE_URL, RESOURCE_KINDS, type ResourceKind } from './protos';
+import { XdsStream } from './stream-base';
 import type { ResourceSet, Snapshot } from './snapshot';
 import { contentHash, type EncodedResource } from './resource';
 import { sotwOutgoing, sotwResponseBody, type DiscoveryRequest } from './wire';
-import {
-  ADD_ORDER, REMOVE_ORDER, errorDetailMessage, newStreamId,
-  type StreamCallbacks, type StreamInfo, type TypeStatus, type XdsServiceName,
-} from './stream-common';
+import { ADD_ORDER, REMOVE_ORDER, errorDetailMessage, type TypeStatus } from './stream-common';
 
 interface SotwTypeState {
   wildcard: boolean;
@@ -59,71 +54,21 @@ function isWildcardCapable(kind: ResourceKind): boolean {
   return kind === 'listener' || kind === 'cluster';
 }
 
-export class SotwStream implements StreamInfo {
-  readonly id = newStreamId();
+export class SotwStream extends XdsStream<DiscoveryRequest> {
   readonly protocol = 'sotw' as const;
-  readonly openedAt = Date.now();
-  readonly peer: string;
-  proxy: ProxyIdentity | null = null;
-  view: ViewKey | null = null;
-
-  private snapshot: Snapshot | null = null;
   private readonly types = new Map<ResourceKind, SotwTypeState>();
-  private unwatch: (() => void) | null = null;
   private nonceSeq = 0;
   /** A response is written and not yet handed to HTTP/2 (write callback pending): send nothing else meanwhile. */
   private inFlight = false;
   private flushScheduled = false;
-  private closed = false;
   private removalPending = false;
   /** The order of the send batch in progress (kept across the one-at-a-time writes of one batch). */
   private batchOrder: readonly ResourceKind[] | null = null;
 
-  constructor(
-    private readonly call: ServerDuplexStream<DiscoveryRequest, Buffer>,
-    private readonly source: SnapshotSource,
-    private readonly callbacks: StreamCallbacks,
-    readonly service: XdsServiceName,
-  ) {
-    this.peer = call.getPeer();
-    call.on('data', (req: DiscoveryRequest) => this.onRequest(req));
-    call.on('end', () => {
-      this.close();
-      call.end();
-    });
-    call.on('error', () => this.close());
-    call.on('cancelled', () => this.close());
-    call.on('close', () => this.close());
-    callbacks.onStreamOpen(this);
-  }
-
-  private fail(code: status, details: string): void {
-    if (this.closed) return;
-    this.close();
-    // grpc-js turns an 'error' event into the stream's final status.
-    this.call.emit('error', Object.assign(new Error(details), { code, details }));
-  }
-
-  private close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.unwatch?.();
-    this.unwatch = null;
-    if (this.view !== null) this.source.release(this.view);
-    this.callbacks.onStreamClose(this);
-  }
-
-  private onRequest(req: DiscoveryRequest): void {
-    if (this.closed) return;
+  protected onRequest(req: DiscoveryRequest): void {
     const kind = this.kindOf(req.type_url);
     if (kind === undefined) return;
-    if (!this.proxy) {
-      if (!req.node || !req.node.id) return this.fail(status.INVALID_ARGUMENT, 'the first request on an xDS stream must carry node.id');
-      this.proxy = proxyIdentity(req.node);
-      this.view = this.source.viewFor(this.proxy);
-      this.snapshot = this.source.acquire(this.view);
-      this.unwatch = this.source.watch(this.view, (s) => this.onSnapshot(s));
-    }
+    if (!this.identify(req.node)) return;
     let st = this.types.get(kind);
     const first = st === undefined;
     if (!st) {
@@ -161,19 +106,6 @@ export class SotwStream implements StreamInfo {
     }
   }
 
-  private kindOf(typeUrl: string): ResourceKind | undefined {
-    if (this.service !== 'ads') {
-      if (typeUrl && typeUrl !== TYPE_URL[this.service]) {
-        this.fail(status.INVALID_ARGUMENT, `this service serves ${TYPE_URL[this.service]}, not ${typeUrl}`);
-        return undefined;
-      }
-      return this.service;
-    }
-    const kind = kindOfTypeUrl(typeUrl);
-    // Types we do not serve (secrets, runtime...) are left unanswered, as Envoy expects of a server that has none.
-    return kind;
-  }
-
   /** Returns true when the subscription changed (or is new). */
   private updateSubscription(kind: ResourceKind, st: SotwTypeState, requested: string[], first: boolean): boolean {
     const names = [...new Set(requested)].sort();
@@ -186,8 +118,7 @@ export class SotwStream implements StreamInfo {
     return true;
   }
 
-  private onSnapshot(s: Snapshot): void {
-    if (this.closed) return;
+  protected onSnapshot(s: Snapshot): void {
     const prev = this.snapshot;
     this.snapshot = s;
     for (const [kind, st] of this.types) {

@@ -1,0 +1,96 @@
+/**
+ * The lifecycle both xDS stream flavours share: the gRPC call's events, who
+ * the proxy is and which view it gets (first request), the per-type service
+ * check, closing and failing with a status.
+ */
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { kindOfTypeUrl, TYPE_URL, type ResourceKind } from './protos';
+import { proxyIdentity, type ProxyIdentity, type ViewKey } from './proxy';
+import type { SnapshotSource } from './source';
+import type { ResourceSet, Snapshot } from './snapshot';
+import type { EnvoyNode } from './wire';
+import { newStreamId, type StreamCallbacks, type StreamInfo, type TypeStatus, type XdsProtocol, type XdsServiceName } from './stream-common';
+
+export abstract class XdsStream<Req> implements StreamInfo {
+  readonly id = newStreamId();
+  abstract readonly protocol: XdsProtocol;
+  readonly openedAt = Date.now();
+  readonly peer: string;
+  proxy: ProxyIdentity | null = null;
+  view: ViewKey | null = null;
+  protected snapshot: Snapshot | null = null;
+  protected closed = false;
+  private unwatch: (() => void) | null = null;
+
+  constructor(
+    protected readonly call: ServerDuplexStream<Req, Buffer>,
+    protected readonly source: SnapshotSource,
+    protected readonly callbacks: StreamCallbacks,
+    readonly service: XdsServiceName,
+  ) {
+    this.peer = call.getPeer();
+    call.on('data', (req: Req) => {
+      if (!this.closed) this.onRequest(req);
+    });
+    call.on('end', () => {
+      this.close();
+      call.end();
+    });
+    call.on('error', () => this.close());
+    call.on('cancelled', () => this.close());
+    call.on('close', () => this.close());
+    callbacks.onStreamOpen(this);
+  }
+
+  protected abstract onRequest(req: Req): void;
+  protected abstract onSnapshot(s: Snapshot): void;
+  abstract status(): Partial<Record<ResourceKind, TypeStatus>>;
+  abstract ackedResources(kind: ResourceKind): { set: ResourceSet; names: string[] } | null;
+
+  /**
+   * The resource kind a request is about, or undefined to ignore it (a type
+   * we do not serve) — a per-type service given another type fails the stream.
+   */
+  protected kindOf(typeUrl: string): ResourceKind | undefined {
+    if (this.service !== 'ads') {
+      if (typeUrl && typeUrl !== TYPE_URL[this.service]) {
+        this.fail(status.INVALID_ARGUMENT, `this service serves ${TYPE_URL[this.service]}, not ${typeUrl}`);
+        return undefined;
+      }
+      return this.service;
+    }
+    return kindOfTypeUrl(typeUrl);
+  }
+
+  /** On the first request: who the proxy is, its view, and the view's snapshot. False when the stream failed. */
+  protected identify(node: EnvoyNode | null | undefined): boolean {
+    if (this.proxy) return true;
+    if (!node || !node.id) {
+      this.fail(status.INVALID_ARGUMENT, 'the first request on an xDS stream must carry node.id');
+      return false;
+    }
+    this.proxy = proxyIdentity(node);
+    this.view = this.source.viewFor(this.proxy);
+    this.snapshot = this.source.acquire(this.view);
+    this.unwatch = this.source.watch(this.view, (s) => {
+      if (!this.closed) this.onSnapshot(s);
+    });
+    return true;
+  }
+
+  protected fail(code: status, details: string): void {
+    if (this.closed) return;
+    this.close();
+    // grpc-js turns an 'error' event into the stream's final status.
+    this.call.emit('error', Object.assign(new Error(details), { code, details }));
+  }
+
+  protected close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unwatch?.();
+    this.unwatch = null;
+    if (this.view !== null) this.source.release(this.view);
+    this.callbacks.onStreamClose(this);
+  }
+}

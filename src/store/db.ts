@@ -24,13 +24,24 @@ export interface OpenDatabaseOptions {
 
 export type DbSync = 'full' | 'normal';
 
+/** How each database was opened (the heartbeat writer thread opens its own connection alike). */
+const opened = new WeakMap<Db, Required<OpenDatabaseOptions>>();
+
+/** The options `db` was opened with (file resolved), or undefined for a knex instance made elsewhere. */
+export function databaseOptions(db: Db): Readonly<Required<OpenDatabaseOptions>> | undefined {
+  return opened.get(db);
+}
+
+/** Prepared statements kept per connection (by SQL text). */
+const STATEMENT_CACHE = 64;
+
 /** Opens a knex instance on a SQLite file with WAL, foreign keys and a busy timeout. */
 export function openDatabase(opts: OpenDatabaseOptions): Db {
   const file = opts.file === ':memory:' ? ':memory:' : path.resolve(opts.file);
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const busy = opts.busyTimeoutMs ?? 5000;
   const sync = opts.synchronous === 'normal' ? 'NORMAL' : 'FULL';
-  return knexFactory({
+  const db = knexFactory({
     client: 'better-sqlite3',
     connection: { filename: file },
     useNullAsDefault: true,
@@ -45,6 +56,7 @@ export function openDatabase(opts: OpenDatabaseOptions): Db {
           // commit amortizes the fsync over a whole batch of heartbeats.
           conn.pragma(`synchronous = ${sync}`);
           conn.pragma('foreign_keys = ON');
+          cachePreparedStatements(conn, STATEMENT_CACHE);
           done(null, conn);
         } catch (err) {
           done(err as Error, conn);
@@ -52,10 +64,35 @@ export function openDatabase(opts: OpenDatabaseOptions): Db {
       },
     },
   });
+  opened.set(db, { file, busyTimeoutMs: busy, synchronous: opts.synchronous ?? 'full' });
+  return db;
 }
 
 interface SqliteConnection {
   pragma(source: string): unknown;
+  prepare(source: string): unknown;
+}
+
+/**
+ * knex's better-sqlite3 client prepares every query anew; the connection keeps
+ * the most recently used statements instead (LRU by SQL text). knex runs a
+ * statement to completion (`all`/`run`) before the next, so reuse is safe, and
+ * SQLite re-prepares a statement by itself after a schema change.
+ */
+function cachePreparedStatements(conn: SqliteConnection, max: number): void {
+  const prepare = conn.prepare.bind(conn);
+  const cache = new Map<string, unknown>();
+  conn.prepare = (source: string): unknown => {
+    let st = cache.get(source);
+    if (st !== undefined) {
+      cache.delete(source);
+    } else {
+      st = prepare(source);
+      if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(source, st);
+    return st;
+  };
 }
 
 /** The `migrations/` folder of the package (works from `src/` and `dist/src/`). */

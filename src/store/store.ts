@@ -2,9 +2,11 @@
  * The registry's persistence: every write is one transaction, every query is
  * portable knex (SQLite today, PostgreSQL possible).
  */
-import type { Knex } from 'knex';
 import type { EdgeNode, RegistryEvent, ServicePort } from '../registry/types';
 import type { Db } from './db';
+import { databaseOptions } from './db';
+import { HeartbeatUpsert, appendEvents, applyStates, packHeartbeats, writeHeartbeatBatch } from './heartbeat-sql';
+import { HeartbeatThread } from './heartbeat-thread';
 import {
   EventRow,
   HeartbeatRow,
@@ -12,7 +14,6 @@ import {
   NodeRow,
   ServiceRow,
   StateUpdate,
-  eventToRow,
   nodeToRow,
   rowToEvent,
   rowToNode,
@@ -23,16 +24,57 @@ import {
 /** Rows per multi-row INSERT (keeps bound parameters well below SQLite's and PostgreSQL's limits). */
 const CHUNK = 500;
 
-type Q = Knex | Knex.Transaction;
-
 export interface HeartbeatBatchWrite {
   heartbeats: HeartbeatRow[];
   states: StateUpdate[];
   events: NewEvent[];
 }
 
+export interface StoreOptions {
+  /**
+   * Write heartbeat batches on a writer thread with its own connection (see
+   * heartbeat-thread.ts). Default: on for a database file opened by
+   * openDatabase, unless EDGE_XDS_HEARTBEAT_WRITER=inline; an in-memory
+   * database is always written inline (a second connection would be another
+   * database).
+   */
+  heartbeatThread?: boolean;
+}
+
 export class Store {
-  constructor(readonly db: Db) {}
+  private readonly upsert: HeartbeatUpsert;
+  private thread: HeartbeatThread | null = null;
+  private readonly useThread: boolean;
+  private closed = false;
+
+  constructor(
+    readonly db: Db,
+    opts: StoreOptions = {},
+  ) {
+    this.upsert = new HeartbeatUpsert(db);
+    const where = databaseOptions(db);
+    this.useThread = (opts.heartbeatThread ?? process.env.EDGE_XDS_HEARTBEAT_WRITER !== 'inline') && where !== undefined && where.file !== ':memory:';
+  }
+
+  /**
+   * Starts the heartbeat writer thread (if this store uses one) and waits
+   * until its connection is open. Call after migrations; writeHeartbeats
+   * starts it on first use otherwise. If the thread cannot start, batches are
+   * written on the main connection.
+   */
+  async startHeartbeatWriter(): Promise<void> {
+    const t = this.writerThread();
+    if (t !== null) await t.ready.catch(() => undefined);
+  }
+
+  private writerThread(): HeartbeatThread | null {
+    if (!this.useThread || this.closed) return null;
+    if (this.thread === null) {
+      const where = databaseOptions(this.db)!;
+      this.thread = new HeartbeatThread({ file: where.file, busyTimeoutMs: where.busyTimeoutMs, synchronous: where.synchronous });
+    }
+    return this.thread.stopped === null ? this.thread : null;
+  }
 
   /** Every node with its services and latest heartbeat (startup load). */
   async loadNodes(): Promise<EdgeNode[]> {
@@ -105,17 +147,19 @@ export class Store {
   }
 
   /**
-   * One group commit of heartbeats: a multi-row upsert of the latest values
-   * and EWMA stats per node, plus any state changes they cause.
+   * One group commit of heartbeats, in one transaction: a multi-row upsert of
+   * the latest values and EWMA stats per node (distinct node ids), plus the
+   * state changes and events they cause. Runs on the writer thread when there
+   * is one; resolves once committed.
    */
   async writeHeartbeats(batch: HeartbeatBatchWrite): Promise<void> {
-    await this.db.transaction(async (trx) => {
-      for (let i = 0; i < batch.heartbeats.length; i += CHUNK) {
-        await trx('node_heartbeats').insert(batch.heartbeats.slice(i, i + CHUNK)).onConflict('node_id').merge();
-      }
-      await applyStates(trx, batch.states);
-      await appendEvents(trx, batch.events);
-    });
+    const packed = packHeartbeats(batch.heartbeats);
+    const t = this.writerThread();
+    if (t !== null) {
+      await t.ready.catch(() => undefined);
+      if (t.stopped === null) return t.write(packed, batch.states, batch.events);
+    }
+    await writeHeartbeatBatch(this.db, this.upsert, packed, batch.states, batch.events);
   }
 
   /** Events with seq > sinceSeq, oldest first. */
@@ -143,19 +187,10 @@ export class Store {
       .merge();
   }
 
+  /** Closes the heartbeat writer thread (after its in-flight batches) and the database. */
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.thread !== null) await this.thread.close();
     await this.db.destroy();
-  }
-}
-
-async function appendEvents(q: Q, events: NewEvent[]): Promise<void> {
-  for (let i = 0; i < events.length; i += CHUNK) {
-    await q('events').insert(events.slice(i, i + CHUNK).map(eventToRow));
-  }
-}
-
-async function applyStates(q: Q, states: StateUpdate[]): Promise<void> {
-  for (const s of states) {
-    await q('nodes').where({ id: s.nodeId }).update({ state: s.state, drain_until: s.drainUntil });
   }
 }

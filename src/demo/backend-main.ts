@@ -6,7 +6,7 @@
  *     --heartbeat-interval 2s [--admin-port 9090]
  * SIGTERM/SIGINT: deregister (best effort, 2 s) and exit 0. Logs go to stderr as JSON lines.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { startBackendAdmin } from './admin';
 import { collect, durationArg, intArg, numberArg } from './args';
 import { startEchoBackend } from './backend';
@@ -22,6 +22,7 @@ interface Flags {
   lat: number;
   lon: number;
   latencyMs: number;
+  latencyMatrix?: { zone: number; region: number; remote: number };
   serviceName: string;
   advertiseAddress?: string;
   advertisePort?: number;
@@ -46,6 +47,7 @@ export function buildBackendCommand(): Command {
     .requiredOption('--lat <lat>', 'latitude', numberArg(-90, 90))
     .requiredOption('--lon <lon>', 'longitude', numberArg(-180, 180))
     .option('--latency-ms <ms>', 'artificial delay per request', numberArg(0, 600_000), 0)
+    .option('--latency-matrix <zone,region,remote>', 'extra delay (ms) by where the caller is (metadata x-client-region/zone): same zone, same region, other region', matrixArg)
     .option('--service-name <name>', 'service name registered', 'echo')
     .option('--advertise-address <ip>', 'IP registered as the node address (default: first non-internal IPv4)')
     .option('--advertise-port <port>', 'port registered for the service (default: --port)', intArg(1, 65535))
@@ -56,6 +58,15 @@ export function buildBackendCommand(): Command {
     .option('--admin-host <host>', 'interface of the control endpoint', '127.0.0.1')
     .option('--admin-port <port>', 'HTTP control endpoint (latency, load, heartbeats); off when absent', intArg(0, 65535))
     .option('--log-level <level>', 'debug|info|warn|error', 'info');
+}
+
+function matrixArg(text: string): { zone: number; region: number; remote: number } {
+  const parts = text.split(',').map((x) => x.trim());
+  const n = parts.map(Number);
+  if (parts.length !== 3 || parts.some((x) => x === '') || n.some((x) => !Number.isFinite(x) || x < 0 || x > 600_000)) {
+    throw new InvalidArgumentError(`expected three delays in ms ZONE,REGION,REMOTE (e.g. 2,15,40), got "${text}"`);
+  }
+  return { zone: n[0], region: n[1], remote: n[2] };
 }
 
 export async function runBackend(argv: string[]): Promise<void> {
@@ -72,6 +83,7 @@ export async function runBackend(argv: string[]): Promise<void> {
     subZone: f.subZone,
     location: { lat: f.lat, lon: f.lon },
     latencyMs: f.latencyMs,
+    latencyByDistance: f.latencyMatrix,
     serviceName: f.serviceName,
     advertiseAddress: f.advertiseAddress,
     advertisePort: f.advertisePort,

@@ -34,6 +34,13 @@ export interface EchoBackendOptions {
   location: { lat: number; lon: number };
   /** Artificial delay per request (ms); setLatency changes it at runtime. */
   latencyMs?: number;
+  /**
+   * Network distance modelled as extra delay by where the caller is (metadata
+   * x-client-region / x-client-zone, sent by the loadgen's --client-locality):
+   * same zone, same region, other region. Added to latencyMs; callers that
+   * do not say where they are get `region`.
+   */
+  latencyByDistance?: { zone: number; region: number; remote: number };
   /** Service name registered (default 'echo'). */
   serviceName?: string;
   /** IP registered as the node address (default: host if it is a specific IP, else the first non-internal IPv4). */
@@ -75,11 +82,22 @@ export async function startEchoBackend(opts: EchoBackendOptions): Promise<EchoBa
   let latencyMs = checkLatency(opts.latencyMs ?? 0);
   let served = 0;
   const subZone = opts.subZone ?? '';
+  const matrix = opts.latencyByDistance;
+  if (matrix) for (const k of ['zone', 'region', 'remote'] as const) checkLatency(matrix[k]);
+  const distanceDelay = (md: grpc.Metadata): number => {
+    if (!matrix) return 0;
+    const region = md.get('x-client-region')[0];
+    const zone = md.get('x-client-zone')[0];
+    if (region === undefined) return matrix.region;
+    if (String(region) !== opts.region) return matrix.remote;
+    return zone !== undefined && String(zone) === opts.zone ? matrix.zone : matrix.region;
+  };
   const { service } = loadEcho();
   const server = new grpc.Server();
   server.addService(service, {
     Echo: (call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) => {
       const t0 = performance.now();
+      const delay = latencyMs + distanceDelay(call.metadata);
       const reply = (): void => {
         served++;
         cb(null, {
@@ -92,7 +110,7 @@ export async function startEchoBackend(opts: EchoBackendOptions): Promise<EchoBa
           sentAtMs: call.request.sentAtMs ?? 0,
         });
       };
-      if (latencyMs > 0) setTimeout(reply, latencyMs);
+      if (delay > 0) setTimeout(reply, delay);
       else reply();
     },
   });

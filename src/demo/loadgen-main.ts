@@ -9,7 +9,7 @@
  * Logs and errors: stderr. SIGTERM/SIGINT stop like {"cmd":"stop"} (summary, exit 0).
  */
 import readline from 'node:readline';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { durationArg, intArg, numberArg } from './args';
 import { Loadgen, LoadgenRecord, formatRecord } from './loadgen';
 
@@ -23,6 +23,7 @@ interface Flags {
   reportEvery: number;
   warmup: number;
   format: 'json' | 'text';
+  clientLocality?: { region: string; zone: string };
 }
 
 export function buildLoadgenCommand(): Command {
@@ -36,7 +37,14 @@ export function buildLoadgenCommand(): Command {
     .option('--deadline <duration>', 'per-RPC deadline', durationArg, 1000)
     .option('--report-every <duration>', 'window record interval', durationArg, 1000)
     .option('--warmup <duration>', 'wait up to this long for a first successful RPC before starting (0 = no wait)', durationArg, 10_000)
+    .option('--client-locality <region/zone>', 'where this client is, sent as x-client-region/x-client-zone metadata (demo backends add distance delay)', localityArg)
     .addOption(new Option('--format <format>', 'stdout format').choices(['json', 'text']).default('json'));
+}
+
+function localityArg(text: string): { region: string; zone: string } {
+  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`expected REGION/ZONE, got "${text}"`);
+  return { region: m[1], zone: m[2] };
 }
 
 export async function runLoadgen(argv: string[]): Promise<void> {
@@ -59,6 +67,7 @@ export async function runLoadgen(argv: string[]): Promise<void> {
     deadlineMs: f.deadline,
     reportEveryMs: f.reportEvery,
     warmupMs: f.warmup,
+    clientLocality: f.clientLocality,
     onRecord: print,
   });
 

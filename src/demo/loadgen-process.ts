@@ -24,6 +24,8 @@ export interface SpawnLoadgenOptions {
   warmupMs?: number;
   maxRequests?: number;
   env?: Record<string, string>;
+  /** --client-locality REGION/ZONE (x-client-region / x-client-zone metadata on every RPC). */
+  clientLocality?: { region: string; zone: string };
   /** Forwarded to the child's stderr as well as captured (debugging). */
   echoStderr?: boolean;
 }
@@ -73,6 +75,7 @@ export function spawnLoadgen(opts: SpawnLoadgenOptions): LoadgenHandle {
   if (opts.deadlineMs !== undefined) args.push('--deadline', `${opts.deadlineMs}ms`);
   if (opts.warmupMs !== undefined) args.push('--warmup', `${opts.warmupMs}ms`);
   if (opts.maxRequests !== undefined) args.push('--max-requests', String(opts.maxRequests));
+  if (opts.clientLocality) args.push('--client-locality', `${opts.clientLocality.region}/${opts.clientLocality.zone}`);
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   delete env.GRPC_XDS_BOOTSTRAP;
   if (opts.bootstrap) env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify(opts.bootstrap);

@@ -29,11 +29,14 @@ export interface LoadgenOptions {
   reportEveryMs?: number;
   /** Before the clock starts, wait up to this long for a first successful RPC (default 10000; 0 = no wait). */
   warmupMs?: number;
+  /** Where this client is, sent with every RPC as x-client-region / x-client-zone (demo backends model distance with it). */
+  clientLocality?: { region: string; zone: string };
   onRecord: (record: LoadgenRecord) => void;
 }
 
 export type WindowRecord = { type: 'window'; t: number; seq: number } & TallySnapshot;
-export type PhaseRecord = { type: 'phase'; name: string; t: number; durationMs: number } & TallySnapshot;
+/** `latencies`: the phase's successful RPC latencies (ms; a uniform sample beyond 20,000) so callers can merge percentiles. */
+export type PhaseRecord = { type: 'phase'; name: string; t: number; durationMs: number; latencies?: number[] } & TallySnapshot;
 export interface SummaryRecord {
   type: 'summary';
   target: string;
@@ -110,7 +113,10 @@ export class Loadgen {
   /** Starts a new phase: emits the previous phase's totals as a 'phase' record. */
   mark(name: string): void {
     const now = performance.now();
-    this.opts.onRecord({ type: 'phase', name: this.phaseName, t: Math.round(now - this.t0), durationMs: Math.round(now - this.phaseStart), ...this.phase.snapshot() });
+    this.opts.onRecord({
+      type: 'phase', name: this.phaseName, t: Math.round(now - this.t0), durationMs: Math.round(now - this.phaseStart),
+      ...this.phase.snapshot(), latencies: this.phase.latencies(20_000),
+    });
     this.phase = new Tally();
     this.phaseName = name;
     this.phaseStart = now;
@@ -164,7 +170,12 @@ export class Loadgen {
     this.inflight++;
     const t = performance.now();
     const deadline = Date.now() + (this.opts.deadlineMs ?? 1000);
-    this.client.Echo({ message: String(this.sent), sentAtMs: Date.now() }, new grpc.Metadata(), { deadline }, (err, reply) => {
+    const md = new grpc.Metadata();
+    if (this.opts.clientLocality) {
+      md.set('x-client-region', this.opts.clientLocality.region);
+      md.set('x-client-zone', this.opts.clientLocality.zone);
+    }
+    this.client.Echo({ message: String(this.sent), sentAtMs: Date.now() }, md, { deadline }, (err, reply) => {
       const ms = performance.now() - t;
       this.inflight--;
       for (const tally of [this.total, this.window, this.phase]) {

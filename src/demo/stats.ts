@@ -53,6 +53,14 @@ export class Tally {
     return { ok: this.ok, failed: this.failed, counts: { ...this.counts }, errors: { ...this.errors }, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), p50ByNode };
   }
 
+  /** The latency samples (ms, 0.01 ms resolution), at most `max` (evenly strided). */
+  latencies(max = this.maxSamples): number[] {
+    const step = Math.max(1, Math.ceil(this.lat.length / max));
+    const out: number[] = [];
+    for (let i = 0; i < this.lat.length; i += step) out.push(Math.round(this.lat[i] * 100) / 100);
+    return out;
+  }
+
   private sample(arr: number[], v: number): void {
     this.seen++;
     if (arr.length < this.maxSamples) arr.push(v);

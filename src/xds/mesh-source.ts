@@ -12,7 +12,7 @@ import type { EdgeNode, RegistryChange, RegistryView, GeoLocation } from '../reg
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import {
-  computeAssignment, resolveRequester, stabilize, structureChanged, DEFAULT_WEIGHTS_CONFIG,
+  computeAssignment, resolveRequester, stabilize, structureChanged, DEFAULT_WEIGHTS_CONFIG, loadsOf, networkFactor, networkStatsOf,
   type ClientKind, type EndpointAssignment, type RequesterInput, type WeightsConfig,
 } from '../model';
 import {
@@ -122,6 +122,8 @@ export class MeshSource implements SnapshotSource {
   private timer: NodeJS.Timeout | null = null;
   private readonly lastWeightPush = new Map<string, number>();
   private flushWaiters: Array<() => void> = [];
+  /** Per node: the weight factor and overload flag when its heartbeats last triggered a recomputation. */
+  private readonly nodeFactors = new Map<string, { factor: number; overloaded: boolean }>();
   private readonly endpointMemo = new Map<string, { gen: number; endpoints: Array<{ node: EdgeNode; port: number }> }>();
   /** Bumped whenever the registry may have changed (each flush, each new view). */
   private flushGen = 0;
@@ -163,6 +165,7 @@ export class MeshSource implements SnapshotSource {
   setWeights(config: WeightsConfig): void {
     this.weights = config;
     this.log.info('weights configuration changed: recomputing every view');
+    this.nodeFactors.clear();
     this.allDirty = true;
     for (const v of this.views.values()) v.assignments.clear();
     this.schedule(true);
@@ -273,9 +276,34 @@ export class MeshSource implements SnapshotSource {
   // ---- change handling --------------------------------------------------------
 
   private onChange(c: RegistryChange): void {
+    if (c.kind === 'heartbeat' && !this.movesWeights(c.nodeId)) return;
     for (const s of c.services) this.dirty.add(s);
-    if (c.kind === 'node') this.topologyDirty = true;
+    if (c.kind === 'node') {
+      this.topologyDirty = true;
+      this.nodeFactors.delete(c.nodeId);
+    }
     this.schedule(false);
+  }
+
+  /**
+   * Whether a heartbeat can change what proxies get: the node's own weight
+   * factor (q / (L + eps)) moved by at least half the hysteresis threshold
+   * since the last time it did, or its overload flag flipped. Noisy
+   * heartbeats then cost a few arithmetic operations instead of recomputing
+   * every view of the node's services only for hysteresis to discard it.
+   */
+  private movesWeights(nodeId: string): boolean {
+    const node = this.registry.getNode(nodeId);
+    if (!node) return true;
+    const w = this.weights;
+    const { load, latestLoad } = loadsOf(node, w);
+    const factor = networkFactor(networkStatsOf(node), w) / (load + w.epsilon);
+    const overloaded = latestLoad >= w.overload.threshold;
+    const prev = this.nodeFactors.get(nodeId);
+    const threshold = w.hysteresisPct / 200;
+    if (prev && prev.overloaded === overloaded && Math.abs(factor - prev.factor) <= threshold * prev.factor) return false;
+    this.nodeFactors.set(nodeId, { factor, overloaded });
+    return true;
   }
 
   private schedule(immediate: boolean): void {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startXdsHarness, node, type XdsHarness } from '../helpers/xds-harness';
 import { XdsClient, type Received } from '../helpers/xds-client';
 import { checkEnvoyConstraints } from '../../src/xds/validate';
-import { eventually } from '../helpers/wait';
+import { eventually, sleep } from '../helpers/wait';
 
 const envoyNode = (id: string) => ({ id, user_agent_name: 'envoy', locality: { region: 'cn-east', zone: 'shanghai-a' } });
 
@@ -171,5 +171,34 @@ test('SotW: a stream without node.id is refused with INVALID_ARGUMENT', async ()
     assert.match(String(c.error?.message), /node\.id/);
   } finally {
     c.close();
+  }
+});
+
+test('heartbeats that barely move a node\'s weight factor do not trigger a recomputation; an overload does', async () => {
+  const h = await startXdsHarness();
+  try {
+    await h.registry.register(node({ id: 'q1', address: '10.0.9.1' }));
+    await h.registry.register(node({ id: 'q2', address: '10.0.9.2' }));
+    await h.registry.heartbeat('q1', { load: { cpu: 0.4 } });
+    await h.registry.heartbeat('q2', { load: { cpu: 0.4 } });
+    const c = new XdsClient(h.target, envoyNode('quiet'));
+    c.subscribe('endpoint', ['echo']);
+    c.ack(await c.nextOf('endpoint'));
+    const computeCount = async (): Promise<number> => {
+      const m = await h.metrics.render();
+      return Number(/edge_xds_snapshot_compute_seconds_count (\d+)/.exec(m)?.[1] ?? NaN);
+    };
+    await sleep(200);
+    const before = await computeCount();
+    for (let i = 0; i < 10; i++) await h.registry.heartbeat('q1', { load: { cpu: 0.4 + (i % 2 ? 0.005 : -0.005) } });
+    await sleep(200);
+    assert.equal(await computeCount(), before, 'noise below half the hysteresis threshold is not recomputed');
+    await h.registry.heartbeat('q1', { load: { cpu: 0.95 } });
+    const eds = await c.nextOf('endpoint', 3000);
+    assert.ok((await computeCount()) > before, 'an overload is recomputed');
+    assert.match(JSON.stringify(eds.resources[0]!.json), /"load_balancing_weight":\{"value":1\}/);
+    c.close();
+  } finally {
+    await h.close();
   }
 });

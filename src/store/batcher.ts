@@ -80,28 +80,29 @@ export class GroupCommitBatcher<T, R> {
     if (this.writing !== null || this.queue.length === 0) return;
     const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
     this.queue = batch === this.queue ? [] : this.queue.slice(this.maxBatch);
-    this.writing = this.run(batch).finally(() => {
-      this.writing = null;
-      if (this.queue.length >= this.maxBatch) this.kick();
-      else if (this.queue.length > 0 && this.timer === null) {
-        // Items that arrived while writing already waited; flush them soon.
-        this.timer = setTimeout(() => this.kick(), 0);
-      }
-    });
+    this.writing = this.run(batch);
   }
 
   private async run(batch: Pending<T, R>[]): Promise<void> {
+    // Never settle synchronously: kick() assigns `writing` after this returns.
+    await undefined;
     const started = performance.now();
-    let results: R[];
+    let results: R[] | null = null;
+    let error: unknown = null;
     try {
       results = await this.opts.write(batch.map((p) => p.item));
       if (results.length !== batch.length) throw new Error(`write returned ${results.length} results for ${batch.length} items`);
     } catch (err) {
-      this.opts.onBatch?.(batch.length, performance.now() - started, err);
-      for (const p of batch) p.reject(err);
-      return;
+      results = null;
+      error = err;
     }
-    this.opts.onBatch?.(batch.length, performance.now() - started);
-    for (let i = 0; i < batch.length; i++) batch[i].resolve(results[i]);
+    this.opts.onBatch?.(batch.length, performance.now() - started, results === null ? error : undefined);
+    // This batch is durable (or failed). Items that arrived meanwhile already
+    // waited: start writing them now, before this batch's callers are answered,
+    // so answering overlaps the next commit.
+    this.writing = null;
+    this.kick();
+    if (results === null) for (const p of batch) p.reject(error);
+    else for (let i = 0; i < batch.length; i++) batch[i].resolve(results[i]);
   }
 }

@@ -20,7 +20,7 @@ interface Flags {
 export async function runDemoMain(argv: string[]): Promise<number> {
   const cmd = new Command('edge-xds-demo')
     .description('local multi-region demo: edge-aware routing vs round robin through five scenarios')
-    .option('--quick', 'one region, three phases (~30 s)', false)
+    .option('--quick', 'one region (1 relay, 3 sites, 1 client), three phases (~20-30 s)', false)
     .option('--out <dir>', 'folder for demo-report.md and demo-report.svg', '.')
     .option('--plain', 'plain progress lines even on a terminal', false)
     .option('--phase-ms <ms>', 'length of every phase (default 6-7 s, quick 3-4 s)')

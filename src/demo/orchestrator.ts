@@ -17,6 +17,19 @@ import { BackendProc, ProcessSet, ServerProc, http, startBackendProc, startServe
 import { ClientResult, ScenarioResult, StrategyName, STRATEGIES, markdownReport, mergeClients, summaryRows, svgChart, textTable } from './report';
 import { LATENCY_MATRIX, OVERLOAD_EXTRA_MS, SiteSpec, Topology, clientLocation, demoTopology, relaysNearest } from './topology';
 import { LiveView } from './view';
+import { createServer } from 'node:net';
+
+/** A free TCP port on `host` (bound and released). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 export interface DemoOptions {
   quick: boolean;
@@ -53,15 +66,15 @@ interface Scenario {
 function scenarioList(t: Topology, quick: boolean, phaseMs?: number): Scenario[] {
   const ms = (full: number, q: number): number => phaseMs ?? (quick ? q : full);
   const all: Scenario[] = [
-    { name: 'steady', text: 'every site up, normal load', ms: ms(6000, 2500), start: async () => undefined },
+    { name: 'steady', text: 'every site up, normal load', ms: ms(6000, 2000), start: async () => undefined },
     {
       name: 'overload',
       text: `${t.targets.overload} reports load 0.95 in its heartbeats and serves ${OVERLOAD_EXTRA_MS} ms slower`,
-      ms: ms(7000, 3000),
+      ms: ms(7000, 2500),
       start: async (d) => d.overload(t.targets.overload, true),
       end: async (d) => d.overload(t.targets.overload, false),
     },
-    { name: 'kill-site', text: `${t.targets.kill}'s backend is killed (SIGKILL)`, ms: ms(7000, 3000), start: async (d) => d.killSite(t.targets.kill) },
+    { name: 'kill-site', text: `${t.targets.kill}'s backend is killed (SIGKILL)`, ms: ms(7000, 2500), start: async (d) => d.killSite(t.targets.kill) },
     {
       name: 'partition',
       text: 'the global tier is killed: the regions run on their relays; then it restarts on the same database and ports',
@@ -81,15 +94,16 @@ class Demo {
   global!: ServerProc;
   readonly relays = new Map<string, ServerProc>();
   readonly backends = new Map<string, BackendProc>();
-  view!: LiveView;
+  readonly ports = new Map<string, { http: number; xds: number }>();
+  readonly view: LiveView;
 
-  constructor(readonly o: DemoOptions) {
+  constructor(readonly o: DemoOptions, t0: number) {
     this.t = demoTopology(o.quick);
+    this.view = new LiveView(this.t.sites.map((s) => s.id), this.t.clients.map((c) => c.id), o.tty, o.write ?? ((s) => process.stdout.write(s)), t0);
   }
 
   log(text: string): void {
-    if (this.view) this.view.event(text);
-    else (this.o.write ?? ((s) => process.stdout.write(s)))(`${text}\n`);
+    this.view.event(text);
   }
 
   async sleep(ms: number): Promise<void> {
@@ -118,19 +132,33 @@ class Demo {
     }
   }
 
-  async startGlobal(ports?: { http: number; xds: number }): Promise<void> {
-    this.global = await startServerProc(this.set, { name: 'global', host: this.t.globalHost, dir: path.join(this.tmp, 'global'), args: COMMON, ports });
+  /**
+   * Ports of every server, picked up front (free ephemeral ports on each
+   * server's own address) so the tiers and sites can all start at once and
+   * restarts keep their ports.
+   */
+  async pickPorts(): Promise<void> {
+    const hosts: Array<[string, string]> = [['global', this.t.globalHost], ...this.t.relays.map((r): [string, string] => [r.id, r.host])];
+    for (const [name, host] of hosts) this.ports.set(name, { http: await freePort(host), xds: await freePort(host) });
   }
 
-  async startRelay(id: string, ports?: { http: number; xds: number }): Promise<void> {
+  private url(name: string, host: string): string {
+    return `http://${host}:${this.ports.get(name)!.http}`;
+  }
+
+  async startGlobal(): Promise<void> {
+    this.global = await startServerProc(this.set, { name: 'global', host: this.t.globalHost, dir: path.join(this.tmp, 'global'), args: COMMON, ports: this.ports.get('global') });
+  }
+
+  async startRelay(id: string): Promise<void> {
     const r = this.t.relays.find((x) => x.id === id)!;
-    const args = [...COMMON, '--role', 'regional', '--region', r.region, '--upstream', `${this.t.globalHost}:${this.global.xdsPort}`,
+    const args = [...COMMON, '--role', 'regional', '--region', r.region, '--upstream', `${this.t.globalHost}:${this.ports.get('global')!.xds}`,
       '--advertise-address', r.host, '--location', `${r.location.lat},${r.location.lon}`, '--relay-id', r.id];
-    this.relays.set(id, await startServerProc(this.set, { name: id, host: r.host, dir: path.join(this.tmp, id), args, ports }));
+    this.relays.set(id, await startServerProc(this.set, { name: id, host: r.host, dir: path.join(this.tmp, id), args, ports: this.ports.get(id) }));
   }
 
   async startSite(s: SiteSpec): Promise<void> {
-    const urls = [...relaysNearest(this.t, s.region, s.location).map((r) => this.relays.get(r.id)!.baseUrl), this.global.baseUrl];
+    const urls = [...relaysNearest(this.t, s.region, s.location).map((r) => this.url(r.id, r.host)), this.url('global', this.t.globalHost)];
     const m = LATENCY_MATRIX;
     const args = ['--host', s.host, '--port', '0', '--node-id', s.id, '--region', s.region, '--zone', s.zone, '--lat', String(s.location.lat), '--lon', String(s.location.lon),
       '--latency-matrix', `${m.zone},${m.region},${m.remote}`, '--advertise-address', s.host, '--admin-host', s.host, '--admin-port', '0',
@@ -180,7 +208,7 @@ class Demo {
   }
 
   async restartGlobal(): Promise<void> {
-    await this.startGlobal({ http: this.global.httpPort, xds: this.global.xdsPort });
+    await this.startGlobal();
     this.log('global tier restarted (same database and ports); waiting for the relays to reconcile');
     await this.waitUntil('relays in sync with the global tier', async () => {
       for (const r of this.relays.values()) {
@@ -199,20 +227,20 @@ class Demo {
 
   /** Brings back what the scenarios broke (between the two passes). */
   async restore(): Promise<void> {
-    if (!this.global.alive()) await this.startGlobal({ http: this.global.httpPort, xds: this.global.xdsPort });
-    for (const [id, r] of this.relays) if (!r.alive()) await this.startRelay(id, { http: r.httpPort, xds: r.xdsPort });
-    for (const s of this.t.sites) if (!this.backends.get(s.id)?.alive()) await this.startSite(s);
+    if (!this.global.alive()) await this.startGlobal();
+    await Promise.all([...this.relays].filter(([, r]) => !r.alive()).map(([id]) => this.startRelay(id)));
+    await Promise.all(this.t.sites.filter((s) => !this.backends.get(s.id)?.alive()).map((s) => this.startSite(s)));
     await this.waitAllHealthy();
   }
 
   startClients(rate: number, durationMs: number): Map<string, LoadgenHandle> {
     const out = new Map<string, LoadgenHandle>();
     for (const c of this.t.clients) {
-      const relays = relaysNearest(this.t, c.region, clientLocation(this.t, c)).map((r) => this.relays.get(r.id)!);
+      const relays = relaysNearest(this.t, c.region, clientLocation(this.t, c));
       const bootstrap = renderGrpcBootstrap({
         nodeId: c.id,
         locality: { region: c.region, zone: c.zone, subZone: '' },
-        xdsServers: [...relays.map((r) => ({ host: r.host, port: r.xdsPort })), { host: this.global.host, port: this.global.xdsPort }],
+        xdsServers: [...relays.map((r) => ({ host: r.host, port: this.ports.get(r.id)!.xds })), { host: this.t.globalHost, port: this.ports.get('global')!.xds }],
       });
       const lg = spawnLoadgen({ bootstrap, target: 'xds:///echo', rate, durationMs, deadlineMs: 1000, reportEveryMs: 500, warmupMs: 20_000, clientLocality: { region: c.region, zone: c.zone } });
       this.set.adopt(`loadgen ${c.id}`, lg.process);
@@ -247,7 +275,7 @@ class Demo {
     const clients = shared ?? (await this.readyClients(list.reduce((s, x) => s + x.ms, 0) + 90_000));
     try {
       // Warm-up / settle time, not measured: JIT of fresh clients, the strategy switch reaching them.
-      await this.sleep(this.o.quick ? 1500 : 2500);
+      await this.sleep(this.o.quick ? 1000 : 2500);
       const markAll = async (name: string): Promise<Map<string, PhaseRecord>> => {
         const recs = await Promise.all([...clients].map(async ([id, lg]) => [id, await lg.phase(name)] as const));
         return new Map(recs);
@@ -276,22 +304,22 @@ class Demo {
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
-  const d = new Demo(o);
-  const write = o.write ?? ((s: string) => process.stdout.write(s));
   const startedAt = new Date();
+  const d = new Demo(o, startedAt.getTime());
+  const write = o.write ?? ((s: string) => process.stdout.write(s));
   const results: ScenarioResult[] = [];
   try {
     d.log(`edge-xds demo (${o.quick ? 'quick' : 'full'}): temp dir ${d.tmp}`);
-    await d.startGlobal();
-    d.log(`global tier on ${d.global.host} (http ${d.global.httpPort}, xds ${d.global.xdsPort})`);
-    await Promise.all(d.t.relays.map((r) => d.startRelay(r.id)));
-    d.log(`relays: ${d.t.relays.map((r) => `${r.id}@${r.host}`).join(', ')}`);
-    await Promise.all(d.t.sites.map((s) => d.startSite(s)));
-    d.log(`sites: ${d.t.sites.map((s) => `${s.id}@${s.host}`).join(', ')}; waiting for registration through the relays`);
+    await d.pickPorts();
+    d.log(`starting the global tier (${d.t.globalHost}), relays (${d.t.relays.map((r) => `${r.id}@${r.host}`).join(', ')}) and sites (${d.t.sites.map((s) => `${s.id}@${s.host}`).join(', ')})`);
+    // Everything at once: sites retry registration until their relays answer, relays retry the global tier.
+    const clientsReady = o.quick ? d.readyClients(180_000) : undefined;
+    clientsReady?.catch(() => undefined);
+    await Promise.all([d.startGlobal(), ...d.t.relays.map((r) => d.startRelay(r.id)), ...d.t.sites.map((s) => d.startSite(s))]);
+    d.log('servers up; waiting for every site and relay to be healthy at the global tier');
     await d.waitAllHealthy();
-    d.view = new LiveView(d.t.sites.map((s) => s.id), d.t.clients.map((c) => c.id), o.tty, write, startedAt.getTime());
     d.view.start();
-    const shared = o.quick ? await d.readyClients(180_000) : undefined;
+    const shared = await clientsReady;
     for (let i = 0; i < STRATEGIES.length; i++) {
       if (i > 0) {
         d.log('restoring the topology (site, relay, global tier) for the next pass');
@@ -300,7 +328,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       await d.pass(STRATEGIES[i], i, results, shared);
     }
     d.view.stop();
-    d.view.detach();
     const reportPath = path.resolve(o.outDir, 'demo-report.md');
     const svgPath = path.resolve(o.outDir, 'demo-report.svg');
     fs.mkdirSync(o.outDir, { recursive: true });
@@ -314,7 +341,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     write(`\nSummary (all clients; errors = failed/all RPCs):\n${textTable(summaryRows(results))}\n\nreport: ${reportPath}\nchart:  ${svgPath}\n`);
     return { reportPath, svgPath, results, pids: d.set.pids, tmpDir: d.tmp };
   } finally {
-    d.view?.stop();
+    d.view.stop();
     await d.set.killAll(2000);
     fs.rmSync(d.tmp, { recursive: true, force: true });
     write(`cleanup: stopped ${d.set.pids.length} processes (pids ${d.set.pids.join(',')}), removed ${d.tmp}\n`);

@@ -11,6 +11,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from '../observability';
 import type { Registry } from '../registry';
+import type { HeartbeatInput } from '../registry/types';
 import { ApiError, fromZodIssue } from './errors';
 import { heartbeatSchema } from './schemas';
 import { MAX_BODY_BYTES } from './limits';
@@ -82,9 +83,14 @@ function handle(req: IncomingMessage, res: ServerResponse, id: string, registry:
       }
     }
     if (registry.getNode(id) === undefined) return sendError(res, new ApiError(404, 'not_found', `node "${id}" is not registered`, 'id'));
-    const parsed = heartbeatSchema.safeParse(input);
-    if (!parsed.success) return sendError(res, fromZodIssue(parsed.error.issues[0], input));
-    registry.heartbeat(id, parsed.data).then(
+    let data = plainHeartbeat(input);
+    if (data === null) {
+      // Anything the quick check does not accept gets zod's verdict (and its error body).
+      const parsed = heartbeatSchema.safeParse(input);
+      if (!parsed.success) return sendError(res, fromZodIssue(parsed.error.issues[0], input));
+      data = parsed.data;
+    }
+    registry.heartbeat(id, data).then(
       (ok) => {
         if (!ok) return sendError(res, new ApiError(404, 'not_found', `node "${id}" is not registered`, 'id'));
         res.statusCode = 204;
@@ -93,6 +99,39 @@ function handle(req: IncomingMessage, res: ServerResponse, id: string, registry:
       () => sendError(res, new ApiError(503, 'shutting_down', 'server is shutting down')),
     );
   });
+}
+
+const UNIT_MAX = 1;
+const MS_MAX = 3_600_000;
+
+/**
+ * The common case of heartbeatSchema without zod: a plain object with only
+ * `load` {cpu, memory, network in [0,1]} and `network` {latencyMs, jitterMs in
+ * [0, 3,600,000], packetLoss in [0,1]}, all optional, numbers finite. Returns
+ * the input itself (fresh from JSON.parse, equal to what zod would return), or
+ * null when anything differs, for zod to judge.
+ */
+function plainHeartbeat(v: unknown): HeartbeatInput | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    if (k === 'load') {
+      if (!plainReport(x, 'cpu', UNIT_MAX, 'memory', UNIT_MAX, 'network', UNIT_MAX)) return null;
+    } else if (k === 'network') {
+      if (!plainReport(x, 'latencyMs', MS_MAX, 'jitterMs', MS_MAX, 'packetLoss', UNIT_MAX)) return null;
+    } else return null;
+  }
+  return v as HeartbeatInput;
+}
+
+function plainReport(v: unknown, a: string, aMax: number, b: string, bMax: number, c: string, cMax: number): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    const max = k === a ? aMax : k === b ? bMax : k === c ? cMax : -1;
+    if (max < 0 || typeof x !== 'number' || !(x >= 0 && x <= max)) return false;
+  }
+  return true;
 }
 
 function sendError(res: ServerResponse, err: ApiError): void {

@@ -25,7 +25,8 @@ export interface HeartbeatThreadOptions {
 
 /** Messages to the writer thread. */
 export type ToWriter =
-  | { type: 'write'; seq: number; ids: string[]; values: Float64Array; states: StateUpdate[]; events: NewEvent[] }
+  /** ids: the node ids joined by "\n" (one string clones faster than an array of them) unless one contains "\n"; values: see PackedHeartbeats. */
+  | { type: 'write'; seq: number; ids: string | string[]; values: Float64Array; states: StateUpdate[]; events: NewEvent[] }
   | { type: 'close' };
 
 /** Messages from the writer thread. */
@@ -49,6 +50,7 @@ export class HeartbeatThread {
   private readonly waiting = new Map<number, Waiter>();
   private seq = 0;
   private failure: Error | null = null;
+  private opened = false;
   private closing: Promise<void> | null = null;
   private readonly exited: Promise<void>;
   /** Resolves once the thread's connection is open; rejects if it could not open. */
@@ -68,6 +70,7 @@ export class HeartbeatThread {
     this.worker.on('message', (m: FromWriter) => {
       switch (m.type) {
         case 'ready':
+          this.opened = true;
           return onReady();
         case 'open-failed':
           this.fail(new Error(`heartbeat writer could not open the database: ${m.message}`));
@@ -99,14 +102,20 @@ export class HeartbeatThread {
     return this.failure;
   }
 
+  /** True once the thread's connection is open (until it stops). */
+  get isReady(): boolean {
+    return this.opened && this.failure === null;
+  }
+
   /** Writes one batch in one transaction; resolves once it committed. */
   write(heartbeats: PackedHeartbeats, states: StateUpdate[], events: NewEvent[]): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.closing !== null) return Promise.reject(new Error('heartbeat writer is closing'));
     const seq = ++this.seq;
     return new Promise<void>((resolve, reject) => {
       if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(seq, { resolve, reject });
-      const msg: ToWriter = { type: 'write', seq, ids: heartbeats.ids, values: heartbeats.values, states, events };
+      const msg: ToWriter = { type: 'write', seq, ids: joinIds(heartbeats.ids), values: heartbeats.values, states, events };
       this.worker.postMessage(msg, [heartbeats.values.buffer as ArrayBuffer]);
     });
   }
@@ -143,4 +152,9 @@ export class HeartbeatThread {
     for (const w of this.waiting.values()) w.reject(err);
     this.waiting.clear();
   }
+}
+
+function joinIds(ids: string[]): string | string[] {
+  for (const id of ids) if (id.includes('\n')) return ids;
+  return ids.join('\n');
 }

@@ -34,7 +34,7 @@ port.on('message', (m: ToWriter) => {
   if (m.type === 'write') {
     chain = chain.then(async () => {
       try {
-        await writeHeartbeatBatch(db, upsert, { ids: m.ids, values: m.values }, m.states, m.events);
+        await writeHeartbeatBatch(db, upsert, { ids: typeof m.ids !== 'string' ? m.ids : m.ids === '' ? [] : m.ids.split('\n'), values: m.values }, m.states, m.events);
         send({ type: 'done', seq: m.seq });
       } catch (err) {
         const e = err as { message?: string; code?: unknown };

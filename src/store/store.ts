@@ -156,7 +156,7 @@ export class Store {
     const packed = packHeartbeats(batch.heartbeats);
     const t = this.writerThread();
     if (t !== null) {
-      await t.ready.catch(() => undefined);
+      if (!t.isReady) await t.ready.catch(() => undefined);
       if (t.stopped === null) return t.write(packed, batch.states, batch.events);
     }
     await writeHeartbeatBatch(this.db, this.upsert, packed, batch.states, batch.events);

@@ -180,7 +180,7 @@ class Demo {
     await this.waitUntil('every site and relay healthy at the global tier', async () => {
       const nodes = await this.edgeNodes();
       return [...want].every((id) => nodes.some((n) => n.id === id && n.state === 'healthy'));
-    }, 30_000);
+    }, 60_000);
   }
 
   async setStrategy(s: StrategyName): Promise<void> {
@@ -312,10 +312,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     d.log(`edge-xds demo (${o.quick ? 'quick' : 'full'}): temp dir ${d.tmp}`);
     await d.pickPorts();
     d.log(`starting the global tier (${d.t.globalHost}), relays (${d.t.relays.map((r) => `${r.id}@${r.host}`).join(', ')}) and sites (${d.t.sites.map((s) => `${s.id}@${s.host}`).join(', ')})`);
-    // Everything at once: sites retry registration until their relays answer, relays retry the global tier.
+    // The global tier first, then relays and sites at once (sites retry registration until their relays answer).
     const clientsReady = o.quick ? d.readyClients(180_000) : undefined;
     clientsReady?.catch(() => undefined);
-    await Promise.all([d.startGlobal(), ...d.t.relays.map((r) => d.startRelay(r.id)), ...d.t.sites.map((s) => d.startSite(s))]);
+    await d.startGlobal();
+    await Promise.all([...d.t.relays.map((r) => d.startRelay(r.id)), ...d.t.sites.map((s) => d.startSite(s))]);
     d.log('servers up; waiting for every site and relay to be healthy at the global tier');
     await d.waitAllHealthy();
     d.view.start();

@@ -126,12 +126,12 @@ export async function startServerProc(set: ProcessSet, o: { name: string; host: 
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGE_XDS_')) env[k] = v;
   const p = set.spawn(o.name, args, env);
-  const deadline = Date.now() + (o.timeoutMs ?? 20_000);
+  const deadline = Date.now() + (o.timeoutMs ?? 60_000);
   for (;;) {
     if (!p.alive()) throw new Error(`${o.name} exited before ready:\n${p.output().slice(-3000)}`);
     if (Date.now() > deadline) {
       await p.stop('SIGKILL');
-      throw new Error(`${o.name} not ready within ${o.timeoutMs ?? 20_000} ms:\n${p.output().slice(-3000)}`);
+      throw new Error(`${o.name} not ready within ${o.timeoutMs ?? 60_000} ms:\n${p.output().slice(-3000)}`);
     }
     try {
       const ports = JSON.parse(fs.readFileSync(ready, 'utf8')) as { httpPort: number; xdsPort: number };
@@ -148,7 +148,7 @@ export interface BackendProc extends Proc {
 }
 
 /** Starts backend-main with `args` and waits for its "listening" line. */
-export async function startBackendProc(set: ProcessSet, name: string, args: string[], timeoutMs = 15_000): Promise<BackendProc> {
+export async function startBackendProc(set: ProcessSet, name: string, args: string[], timeoutMs = 60_000): Promise<BackendProc> {
   const p = set.spawn(name, [BACKEND_MAIN, ...args]);
   const deadline = Date.now() + timeoutMs;
   for (;;) {

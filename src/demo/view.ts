@@ -54,7 +54,8 @@ export class LiveView {
 
   event(text: string): void {
     const line = `[${((Date.now() - this.t0) / 1000).toFixed(1).padStart(5)}s] ${text}`;
-    if (!this.tty) {
+    if (!this.tty || !this.timer) {
+      // Plain output, or a TTY before the table is shown (startup progress).
       this.write(`${line}\n`);
       return;
     }

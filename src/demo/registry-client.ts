@@ -179,10 +179,14 @@ export class RegistryClient {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
+      // Fixed rate: the next beat is due one interval after this one started, not after it finished,
+      // so a slow server does not stretch the period towards the suspect threshold.
+      const startedAt = Date.now();
       const p = this.beat();
       this.inFlight = p;
       void p.finally(() => {
-        if (this.heartbeating && !this.closed && this.isRegistered) this.schedule(this.opts.heartbeatIntervalMs);
+        const next = Math.max(0, startedAt + this.opts.heartbeatIntervalMs - Date.now());
+        if (this.heartbeating && !this.closed && this.isRegistered) this.schedule(next);
       });
     }, delayMs);
     this.timer.unref?.();

@@ -1,7 +1,8 @@
 /** xDS: Envoy protos, resource builders, snapshots, and the SotW/delta servers. */
 export { XdsComponent } from './component';
 export type { XdsComponentOptions } from './component';
-export { MeshSource, locationFromMetadata } from './mesh-source';
+export { MeshSource } from './mesh-source';
+export { locationFromMetadata, parseViewKey, viewKey } from './views';
 export type { MeshSourceOptions } from './mesh-source';
 export { XdsServer } from './server';
 export type { XdsServerOptions } from './server';

@@ -8,7 +8,7 @@
  * - Registry changes are coalesced: a flush runs `coalesceMs` after the last
  *   change and never later than `maxDelayMs` after the first one.
  */
-import type { EdgeNode, RegistryChange, RegistryView, GeoLocation } from '../registry/types';
+import type { EdgeNode, RegistryChange, RegistryView } from '../registry/types';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import {
@@ -23,6 +23,7 @@ import { encodedResource, type EncodedResource } from './resource';
 import { resourceSet, sameOrNew, type ResourceSet, type Snapshot } from './snapshot';
 import { serviceIndex, type ServiceEndpoints } from './specs';
 import type { ProxyIdentity, ViewKey } from './proxy';
+import { locationFromMetadata, parseViewKey, viewKey, viewLocation } from './views';
 import type { SnapshotSource } from './source';
 import type { ResourceKind } from './protos';
 
@@ -59,49 +60,6 @@ interface KindResources {
   cluster: ResourceSet;
   listener: ResourceSet;
   route: ResourceSet;
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
-
-/** A requester location from node metadata: {lat, lon}, {location: {lat, lon}} or {location: "lat,lon"}. */
-export function locationFromMetadata(md: Record<string, unknown>): GeoLocation | null {
-  const num = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : null);
-  let lat = num(md.lat);
-  let lon = num(md.lon);
-  const loc = md.location;
-  if ((lat === null || lon === null) && loc && typeof loc === 'object') {
-    lat = num((loc as Record<string, unknown>).lat);
-    lon = num((loc as Record<string, unknown>).lon);
-  } else if ((lat === null || lon === null) && typeof loc === 'string') {
-    const [a, b] = loc.split(',');
-    lat = num(a);
-    lon = num(b);
-  }
-  if (lat === null || lon === null || !Number.isFinite(lat) || !Number.isFinite(lon)) return null;
-  if (lat < -90 || lat > 90 || lon < -180 || lon > 180) return null;
-  return { lat, lon };
-}
-
-/** The inverse of viewKeyFor. */
-export function parseViewKey(key: ViewKey): { kind: ClientKind; requester: RequesterInput } | null {
-  const parts = key.split('|');
-  if (parts.length !== 4) return null;
-  const [kind, region, zone, token] = parts as [string, string, string, string];
-  if (kind !== 'envoy' && kind !== 'grpc') return null;
-  let location: GeoLocation | null = null;
-  if (token !== 'centroid') {
-    const [lat, lon] = token.split(',').map(Number);
-    if (!Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat!) > 90 || Math.abs(lon!) > 180) return null;
-    location = { lat: lat!, lon: lon! };
-  }
-  try {
-    return { kind, requester: { region: decodeURIComponent(region), zone: decodeURIComponent(zone), location } };
-  } catch {
-    return null;
-  }
 }
 
 export class MeshSource implements SnapshotSource {
@@ -183,13 +141,12 @@ export class MeshSource implements SnapshotSource {
 
   /** The view a requester at this place and of this kind gets (created lazily). */
   viewKeyFor(kind: ClientKind, requester: RequesterInput): ViewKey {
-    const loc = requester.location;
-    const token = loc ? `${round(loc.lat, 3)},${round(loc.lon, 3)}` : 'centroid';
-    const key = `${kind}|${encodeURIComponent(requester.region)}|${encodeURIComponent(requester.zone)}|${token}`;
+    const key = viewKey(kind, requester);
     if (!this.views.has(key)) {
+      const location = viewLocation(requester.location);
       this.views.set(key, {
-        key, kind, centroid: !loc, refs: 0, idleSince: Date.now(), snapshot: null,
-        requester: { ...requester, location: loc ? { lat: round(loc.lat, 3), lon: round(loc.lon, 3) } : null },
+        key, kind, centroid: !location, refs: 0, idleSince: Date.now(), snapshot: null,
+        requester: { ...requester, location },
         assignments: new Map(), cla: new Map(), watchers: new Set(),
       });
     }

@@ -95,6 +95,29 @@ function cachePreparedStatements(conn: SqliteConnection, max: number): void {
   };
 }
 
+interface DriverStatement {
+  run(bindings: unknown[]): unknown;
+}
+
+/**
+ * Runs one statement (SQL built by knex for this dialect) once per bindings
+ * array, inside `trx`. On better-sqlite3 the statement is prepared once and
+ * run directly on the transaction's connection (no knex round trip per row);
+ * other clients go through `trx.raw` per row. Resolves after the last row.
+ */
+export async function runEach(trx: Knex.Transaction, sql: string, bindings: readonly unknown[][]): Promise<void> {
+  if (bindings.length === 0) return;
+  const client = trx.client as { config?: { client?: unknown }; acquireConnection(): Promise<unknown> };
+  if (client.config?.client === 'better-sqlite3') {
+    // A transaction's client hands out the transaction's own connection.
+    const conn = (await client.acquireConnection()) as { prepare(source: string): DriverStatement };
+    const st = conn.prepare(sql);
+    for (const b of bindings) st.run(b);
+    return;
+  }
+  for (const b of bindings) await trx.raw(sql, b as Knex.RawBinding[]);
+}
+
 /** The `migrations/` folder of the package (works from `src/` and `dist/src/`). */
 export function migrationsDirectory(): string {
   let dir = __dirname;

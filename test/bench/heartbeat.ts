@@ -9,7 +9,9 @@
  * HTTP/1.1 client on net.Socket, so the generator does not starve the server
  * on a small machine; http: node:http Agent), --max-requests 2000000, --server-args "..."
  * (extra serve flags), --write (update the "Heartbeats" section of
- * docs/BENCHMARKS.md).
+ * docs/BENCHMARKS.md). Profile the server with
+ * EDGE_XDS_TEST_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (one
+ * .cpuprofile per thread: the main thread and the heartbeat writer).
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -101,7 +103,9 @@ async function main(): Promise<void> {
     const ids = await registerAll(srv.httpPort, args.nodes);
     console.log(`registered ${ids.length} nodes in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
+    const loadBefore = os.loadavg()[0];
     const cpuBefore = readProcCpu(srv.pid);
+    const clientCpuBefore = process.cpuUsage();
     const perWorker = Math.ceil(args.connections / args.workers);
     const workers = Array.from({ length: args.workers }, (_, w) => {
       const cfg: WorkerConfig = {
@@ -145,6 +149,7 @@ async function main(): Promise<void> {
       ),
     );
     const cpuAfter = readProcCpu(srv.pid);
+    const clientCpu = process.cpuUsage(clientCpuBefore);
     const wallMs = Date.now() - started;
 
     const measured = results.reduce((a, r) => a + r.measured, 0);
@@ -183,6 +188,10 @@ async function main(): Promise<void> {
       avgBatch: +(batchSum / batchCount).toFixed(1),
       avgCommitMs: +((commitSum * 1000) / batchCount).toFixed(2),
       serverCpuPct: Math.round(serverCpu),
+      // The load generator's own CPU (this process, its worker threads included), on the same 2 cores.
+      clientCpuPct: Math.round(((clientCpu.user + clientCpu.system) / 1000 / wallMs) * 100),
+      // 1-minute load average of the machine at the start and the end of the heartbeat phase (2 cores: above ~3 other jobs compete with the run).
+      loadAvg: `${loadBefore.toFixed(1)} -> ${os.loadavg()[0].toFixed(1)}`,
     };
     console.log(JSON.stringify(summary, null, 2));
     const met = summary.heartbeatsPerSecond >= 10_000 && summary.p99ms < 50 && errors === 0;

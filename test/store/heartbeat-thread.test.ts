@@ -139,3 +139,21 @@ test('an in-memory database is written inline (a second connection would be anot
     await store.close();
   }
 });
+
+test('the multi-row statement shapes (clients other than better-sqlite3) write the same rows', async () => {
+  const { HeartbeatUpsert, packHeartbeats } = await import('../../src/store/heartbeat-sql');
+  const a = await openStore('shapes.db', false);
+  const b = await openStore('rows.db', false);
+  try {
+    const ids = Array.from({ length: 345 }, (_, i) => `n${i}`);
+    for (const s of [a, b]) for (const id of ids) await s.saveNode(node(id), []);
+    const rows = ids.map((id, i) => hb(id, i));
+    // Outside a transaction HeartbeatUpsert takes the portable path: 256 + 64 + 16 + 4 + 4 + 1 rows.
+    await new HeartbeatUpsert(a.db).write(a.db, packHeartbeats(rows));
+    await b.writeHeartbeats({ heartbeats: rows, states: [], events: [] });
+    assert.deepEqual(await sorted(a, 'node_heartbeats', 'node_id'), await sorted(b, 'node_heartbeats', 'node_id'));
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});

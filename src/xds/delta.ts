@@ -2,19 +2,41 @@
  * Incremental (delta) xDS stream. Per type it keeps the subscription and the
  * version of every resource the proxy has, so it sends only what changed and
  * names what went away. initial_resource_versions make a reconnect cheap.
+ *
+ * What the proxy has is kept compactly: in the common case it is exactly the
+ * subscribed part of a ResourceSet that was sent (`base`), so a stream holds a
+ * reference, not a map. Then what a stream must be sent for a new set depends
+ * only on (base, new set, subscription): that diff and its encoded response
+ * are computed once and shared by every stream of the view in the same state
+ * (only the nonce is per stream). Anything else (initial_resource_versions,
+ * a subscription change) is an explicit name -> version map until the next
+ * send makes it a subscribed part of a set again.
  */
 import { TYPE_URL, RESOURCE_KINDS, type ResourceKind } from './protos';
 import { XdsStream } from './stream-base';
 import type { ResourceSet, Snapshot } from './snapshot';
-import type { EncodedResource } from './resource';
-import { deltaResponse, type DeltaDiscoveryRequest } from './wire';
+import { contentHash, type EncodedResource } from './resource';
+import { deltaOutgoing, deltaParts, type DeltaDiscoveryRequest, type DeltaParts } from './wire';
 import { ADD_ORDER, REMOVE_ORDER, errorDetailMessage, type TypeStatus } from './stream-common';
 
+/** An immutable subscription, shared by the streams that subscribe to the same names in the same order. */
+interface Subscription {
+  readonly wildcard: boolean;
+  /** Explicitly subscribed names, in subscription order. */
+  readonly names: ReadonlySet<string>;
+  /** Hash of wildcard + names in order: part of the shared diff cache key. */
+  readonly key: string;
+}
+
 interface DeltaTypeState {
-  wildcard: boolean;
-  names: Set<string>;
-  /** What the proxy has: name -> version (as sent; a NACKed send is not resent). */
-  has: Map<string, string>;
+  sub: Subscription;
+  /**
+   * What the proxy has (as sent; a NACKed send is not resent): when `has` is
+   * null, exactly the subscribed resources of `base` (nothing when base is
+   * null); otherwise the explicit name -> version map.
+   */
+  base: ResourceSet | null;
+  has: Map<string, string> | null;
   sentSet: ResourceSet | null;
   sentNonce: string | null;
   sentAt: number;
@@ -26,6 +48,68 @@ interface DeltaTypeState {
 
 function isWildcardCapable(kind: ResourceKind): boolean {
   return kind === 'listener' || kind === 'cluster';
+}
+
+const subscriptions = new Map<string, Subscription>();
+const MAX_SUBSCRIPTIONS = 4096;
+const EMPTY_NAMES: ReadonlySet<string> = new Set();
+
+function subscription(wildcard: boolean, names: ReadonlySet<string>): Subscription {
+  const key = contentHash(`${wildcard ? '*' : ''}\n${[...names].join('\n')}`);
+  const hit = subscriptions.get(key);
+  if (hit && hit.wildcard === wildcard) return hit;
+  const sub: Subscription = { wildcard, names: names.size === 0 ? EMPTY_NAMES : names, key };
+  if (subscriptions.size >= MAX_SUBSCRIPTIONS) subscriptions.delete(subscriptions.keys().next().value as string);
+  subscriptions.set(key, sub);
+  return sub;
+}
+const NO_SUBSCRIPTION = subscription(false, EMPTY_NAMES);
+
+/** The resources of `set` a subscription covers, in diff order. */
+function* subscribed(set: ResourceSet, sub: Subscription): Iterable<EncodedResource> {
+  if (sub.wildcard) {
+    yield* set.resources.values();
+    return;
+  }
+  for (const name of sub.names) {
+    const r = set.resources.get(name);
+    if (r) yield r;
+  }
+}
+
+function subscribedCount(set: ResourceSet, sub: Subscription): number {
+  if (sub.wildcard) return set.resources.size;
+  let n = 0;
+  for (const name of sub.names) if (set.resources.has(name)) n++;
+  return n;
+}
+
+interface SharedDiff {
+  send: EncodedResource[];
+  removed: string[];
+  parts: DeltaParts | null;
+}
+
+/** Diffs from (subscribed part of base) to set, shared by streams: set -> `${base version}|${subscription key}`. */
+const diffCache = new WeakMap<ResourceSet, Map<string, SharedDiff>>();
+const MAX_DIFFS_PER_SET = 64;
+
+/** What a proxy holding exactly the subscribed part of `base` must be sent for `set`. */
+function sharedDiff(base: ResourceSet | null, set: ResourceSet, sub: Subscription): SharedDiff {
+  let perSet = diffCache.get(set);
+  if (!perSet) diffCache.set(set, (perSet = new Map()));
+  const key = `${base?.version ?? ''}|${sub.key}`;
+  let d = perSet.get(key);
+  if (!d) {
+    const send: EncodedResource[] = [];
+    for (const r of subscribed(set, sub)) if (base?.resources.get(r.name)?.version !== r.version) send.push(r);
+    const removed: string[] = [];
+    if (base) for (const r of subscribed(base, sub)) if (!set.resources.has(r.name)) removed.push(r.name);
+    d = { send, removed: removed.sort(), parts: null };
+    if (perSet.size >= MAX_DIFFS_PER_SET) perSet.delete(perSet.keys().next().value as string);
+    perSet.set(key, d);
+  }
+  return d;
 }
 
 export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
@@ -46,10 +130,11 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
     const first = st === undefined;
     if (!st) {
       st = {
-        wildcard: false, names: new Set(), has: new Map(), sentSet: null, sentNonce: null, sentAt: 0,
+        sub: NO_SUBSCRIPTION, base: null, has: null, sentSet: null, sentNonce: null, sentAt: 0,
         ackedSet: null, awaitingAck: false, lastError: null, dirty: false,
       };
-      for (const [name, version] of Object.entries(req.initial_resource_versions ?? {})) st.has.set(name, version);
+      const initial = Object.entries(req.initial_resource_versions ?? {});
+      if (initial.length > 0) st.has = new Map(initial);
       this.types.set(kind, st);
     }
     if (req.response_nonce) {
@@ -73,27 +158,60 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
     const sub = req.resource_names_subscribe ?? [];
     const unsub = req.resource_names_unsubscribe ?? [];
     let changed = first;
-    if (first && sub.length === 0 && isWildcardCapable(kind)) st.wildcard = true; // legacy wildcard
+    if (sub.length === 0 && unsub.length === 0 && !(first && isWildcardCapable(kind))) {
+      if (changed) {
+        st.dirty = true;
+        this.scheduleFlush();
+      }
+      return;
+    }
+    // What the proxy has is about to be judged against another subscription: make it explicit.
+    const has = this.materialize(st);
+    let wildcard = st.sub.wildcard;
+    let names: Set<string> | null = null; // copy on write: subscriptions are shared
+    const own = (): Set<string> => (names ??= new Set(st.sub.names));
+    if (first && sub.length === 0 && isWildcardCapable(kind)) wildcard = true; // legacy wildcard
     for (const name of sub) {
-      if (name === '*') st.wildcard = true;
-      else if (!st.names.has(name)) st.names.add(name);
+      if (name === '*') wildcard = true;
+      else if (!(names ?? st.sub.names).has(name)) own().add(name);
       else continue;
       changed = true;
     }
     for (const name of unsub) {
       // The proxy forgets what it unsubscribes from; no removal is sent for it.
       if (name === '*') {
-        st.wildcard = false;
-        for (const n of [...st.has.keys()]) if (!st.names.has(n)) st.has.delete(n);
+        wildcard = false;
+        const current = names ?? st.sub.names;
+        for (const n of [...has.keys()]) if (!current.has(n)) has.delete(n);
       } else {
-        st.names.delete(name);
-        if (!st.wildcard) st.has.delete(name);
+        if ((names ?? st.sub.names).has(name)) own().delete(name);
+        if (!wildcard) has.delete(name);
       }
       changed = true;
     }
+    if (names !== null || wildcard !== st.sub.wildcard) st.sub = subscription(wildcard, names ?? st.sub.names);
+    this.compact(st);
     if (changed) {
       st.dirty = true;
       this.scheduleFlush();
+    }
+  }
+
+  /** The explicit map of what the proxy has (made from base when needed). */
+  private materialize(st: DeltaTypeState): Map<string, string> {
+    if (st.has) return st.has;
+    const has = new Map<string, string>();
+    if (st.base) for (const r of subscribed(st.base, st.sub)) has.set(r.name, r.version);
+    st.has = has;
+    st.base = null;
+    return has;
+  }
+
+  /** Back to the compact form when the explicit map holds nothing (nothing is had). */
+  private compact(st: DeltaTypeState): void {
+    if (st.has && st.has.size === 0) {
+      st.has = null;
+      st.base = null;
     }
   }
 
@@ -112,30 +230,43 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
     });
   }
 
-  private diff(st: DeltaTypeState, set: ResourceSet): { send: EncodedResource[]; removed: string[] } {
+  /** The diff against an explicit map (initial_resource_versions, subscription changes). */
+  private explicitDiff(st: DeltaTypeState, has: Map<string, string>, set: ResourceSet): { send: EncodedResource[]; removed: string[] } {
     const send: EncodedResource[] = [];
     const removed: string[] = [];
-    if (st.wildcard) {
-      for (const r of set.resources.values()) if (st.has.get(r.name) !== r.version) send.push(r);
+    const { wildcard, names } = st.sub;
+    if (wildcard) {
+      for (const r of set.resources.values()) if (has.get(r.name) !== r.version) send.push(r);
     }
-    for (const name of st.names) {
-      if (st.wildcard && set.resources.has(name)) continue;
+    for (const name of names) {
+      if (wildcard && set.resources.has(name)) continue;
       const r = set.resources.get(name);
       if (r) {
-        if (st.has.get(name) !== r.version) send.push(r);
-      } else if (st.has.has(name)) removed.push(name);
+        if (has.get(name) !== r.version) send.push(r);
+      } else if (has.has(name)) removed.push(name);
     }
-    for (const name of st.has.keys()) {
-      if (!set.resources.has(name) && (st.wildcard && !st.names.has(name))) removed.push(name);
+    for (const name of has.keys()) {
+      if (!set.resources.has(name) && (wildcard && !names.has(name))) removed.push(name);
     }
     return { send, removed: removed.sort() };
+  }
+
+  /** Whether the proxy has a resource that is not in `set` (a removal is coming). */
+  private hasAnyNotIn(st: DeltaTypeState, set: ResourceSet): boolean {
+    if (st.has) {
+      for (const n of st.has.keys()) if (!set.resources.has(n)) return true;
+      return false;
+    }
+    return st.base !== null && sharedDiff(st.base, set, st.sub).removed.length > 0;
   }
 
   private flush(): void {
     if (this.closed || this.inFlight || !this.snapshot) return;
     if (this.batchOrder === null) {
-      const pending = [...this.types.entries()].filter(([, st]) => st.dirty);
-      const removing = pending.some(([kind, st]) => isWildcardCapable(kind) && [...st.has.keys()].some((n) => !this.snapshot![kind].resources.has(n)));
+      let removing = false;
+      for (const [kind, st] of this.types) {
+        if (st.dirty && isWildcardCapable(kind) && this.hasAnyNotIn(st, this.snapshot[kind])) removing = true;
+      }
       this.batchOrder = removing ? REMOVE_ORDER : ADD_ORDER;
     }
     for (const kind of this.batchOrder) {
@@ -143,20 +274,38 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
       if (!st || !st.dirty) continue;
       st.dirty = false;
       const set = this.snapshot[kind];
-      const { send, removed } = this.diff(st, set);
       st.sentSet = set;
+      let send: readonly EncodedResource[];
+      let removed: readonly string[];
+      let shared: SharedDiff | null = null;
+      if (st.has === null) {
+        shared = sharedDiff(st.base, set, st.sub);
+        ({ send, removed } = shared);
+        // The proxy now has exactly the subscribed part of this set.
+        st.base = set;
+      } else {
+        const has = st.has;
+        ({ send, removed } = this.explicitDiff(st, has, set));
+        for (const r of send) has.set(r.name, r.version);
+        for (const name of removed) has.delete(name);
+        if (has.size === subscribedCount(set, st.sub)) {
+          // Every subscribed resource of the set is had at its version, and nothing else.
+          st.has = null;
+          st.base = set;
+        }
+      }
       if (send.length === 0 && removed.length === 0) continue;
-      for (const r of send) st.has.set(r.name, r.version);
-      for (const name of removed) st.has.delete(name);
+      const parts = shared ? (shared.parts ??= deltaParts(set.version, TYPE_URL[kind], send, removed)) : deltaParts(set.version, TYPE_URL[kind], send, removed);
       const nonce = (++this.nonceSeq).toString(36);
-      const msg = deltaResponse(set.version, TYPE_URL[kind], send, removed, nonce);
+      const msg = deltaOutgoing(parts, nonce);
       st.sentNonce = nonce;
       st.sentAt = Date.now();
       st.awaitingAck = true;
       this.callbacks.onResponse(this, kind, set.version, msg.length, send.length, removed.length);
       // One response at a time: the next once HTTP/2 has taken this one (flow control, bounded buffering).
       this.inFlight = true;
-      this.call.write(msg, () => {
+      // serializeOutgoing (the server's response serializer) joins head, nonce and tail.
+      this.call.write(msg as unknown as Buffer, () => {
         this.inFlight = false;
         this.scheduleFlush();
       });
@@ -165,18 +314,25 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
     this.batchOrder = null;
   }
 
+  /** name -> version of everything the proxy has of one type. */
+  private hasEntries(st: DeltaTypeState): Array<[string, string]> {
+    if (st.has) return [...st.has.entries()];
+    if (!st.base) return [];
+    return [...subscribed(st.base, st.sub)].map((r) => [r.name, r.version]);
+  }
+
   status(): Partial<Record<ResourceKind, TypeStatus>> {
     const out: Partial<Record<ResourceKind, TypeStatus>> = {};
     for (const kind of RESOURCE_KINDS) {
       const st = this.types.get(kind);
       if (!st) continue;
       out[kind] = {
-        subscribed: st.wildcard ? '*' : [...st.names].sort(),
+        subscribed: st.sub.wildcard ? '*' : [...st.sub.names].sort(),
         sentVersion: st.sentSet?.version ?? null,
         ackedVersion: st.ackedSet?.version ?? null,
         state: st.lastError && !st.awaitingAck ? 'nacked' : st.awaitingAck ? 'pending' : st.ackedSet ? 'acked' : 'idle',
         lastError: st.lastError,
-        resources: [...st.has.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, version]) => ({ name, version })),
+        resources: this.hasEntries(st).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, version]) => ({ name, version })),
       };
     }
     return out;
@@ -186,6 +342,6 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
     const st = this.types.get(kind);
     if (!st || !st.ackedSet) return null;
     const set = st.ackedSet;
-    return { set, names: [...st.has.keys()].filter((n) => set.resources.get(n)?.version === st.has.get(n)).sort() };
+    return { set, names: this.hasEntries(st).filter(([n, v]) => set.resources.get(n)?.version === v).map(([n]) => n).sort() };
   }
 }

@@ -50,6 +50,17 @@ function cachedBody(set: ResourceSet, subKey: string, build: () => CachedBody): 
   return body;
 }
 
+/** Sorted name lists shared by the streams that subscribe to the same names (by subscription key). */
+const nameLists = new Map<string, string[]>();
+const MAX_NAME_LISTS = 4096;
+function sharedNames(subKey: string, names: string[]): string[] {
+  const hit = nameLists.get(subKey);
+  if (hit && hit.length === names.length && hit.every((n, i) => n === names[i])) return hit;
+  if (nameLists.size >= MAX_NAME_LISTS) nameLists.delete(nameLists.keys().next().value as string);
+  nameLists.set(subKey, names);
+  return names;
+}
+
 function isWildcardCapable(kind: ResourceKind): boolean {
   return kind === 'listener' || kind === 'cluster';
 }
@@ -113,8 +124,8 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
     const explicit = names.filter((n) => n !== '*');
     if (!first && wildcard === st.wildcard && explicit.length === st.names.length && explicit.every((n, i) => n === st.names[i])) return false;
     st.wildcard = wildcard;
-    st.names = explicit;
     st.subKey = wildcard ? '*' : contentHash(explicit.join('\n'));
+    st.names = wildcard ? explicit : sharedNames(st.subKey, explicit);
     return true;
   }
 

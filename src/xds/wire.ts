@@ -51,38 +51,71 @@ export function withNonce(body: Buffer, nonce: string): Buffer {
 }
 
 /**
- * A SotW response as written to a stream: the shared body and this stream's
- * nonce, joined only by the gRPC serializer (serializeOutgoing), so the body
- * is not copied once per stream into a fresh buffer before gRPC frames it.
+ * A response as written to a stream: shared parts around this stream's nonce
+ * field, joined only by the gRPC serializer (serializeOutgoing), so shared
+ * bytes are not copied once per stream into a fresh buffer before gRPC frames
+ * them. SotW: body + nonce. Delta: head + nonce + tail (the same field order
+ * as deltaResponse, so the bytes are identical).
  */
-export interface SotwOutgoing {
+export interface Outgoing {
   readonly body: Buffer;
   readonly nonceField: Buffer;
+  readonly tail: Buffer | null;
   readonly length: number;
 }
-
-export function sotwOutgoing(body: Buffer, nonce: string): SotwOutgoing {
+function nonceField(nonce: string): Buffer {
   const w = Writer.create();
   stringField(w, 5, nonce);
-  const nonceField = Buffer.from(w.finish());
-  return { body, nonceField, length: body.length + nonceField.length };
+  return Buffer.from(w.finish());
+}
+
+export function sotwOutgoing(body: Buffer, nonce: string): Outgoing {
+  const n = nonceField(nonce);
+  return { body, nonceField: n, tail: null, length: body.length + n.length };
+}
+
+/** A delta response as shared head (version, resources, type_url) and tail (removed, control_plane). */
+export interface DeltaParts {
+  readonly head: Buffer;
+  readonly tail: Buffer;
+}
+
+export function deltaParts(systemVersion: string, typeUrl: string, resources: readonly EncodedResource[], removed: readonly string[]): DeltaParts {
+  const head = Writer.create();
+  stringField(head, 1, systemVersion);
+  const type = Writer.create();
+  stringField(type, 4, typeUrl);
+  const tail = Writer.create();
+  for (const name of removed) tail.uint32((6 << 3) | 2).string(name);
+  deltaControlPlane ??= controlPlane(7);
+  return {
+    head: Buffer.concat([head.finish(), ...resources.map((r) => r.deltaField), type.finish()]),
+    tail: Buffer.concat([tail.finish(), deltaControlPlane]),
+  };
+}
+
+export function deltaOutgoing(parts: DeltaParts, nonce: string): Outgoing {
+  const n = nonceField(nonce);
+  return { body: parts.head, nonceField: n, tail: parts.tail, length: parts.head.length + n.length + parts.tail.length };
 }
 
 let scratch = Buffer.allocUnsafe(0);
 /**
- * The response serializer of the xDS server: Buffers as they are; a
- * SotwOutgoing is assembled in a reused scratch buffer. grpc-js copies the
+ * The response serializer of the xDS server: Buffers as they are; an
+ * Outgoing is assembled in a reused scratch buffer. grpc-js copies the
  * serializer's result into its framed message synchronously
  * (serializeMessage), so the scratch view is never kept.
  */
-export function serializeOutgoing(m: Buffer | SotwOutgoing): Buffer {
+export function serializeOutgoing(m: Buffer | Outgoing): Buffer {
   if (Buffer.isBuffer(m)) return m;
   if (scratch.length < m.length) scratch = Buffer.allocUnsafe(Math.max(m.length, scratch.length * 2, 64 * 1024));
   m.body.copy(scratch, 0);
   m.nonceField.copy(scratch, m.body.length);
+  if (m.tail) m.tail.copy(scratch, m.body.length + m.nonceField.length);
   return scratch.subarray(0, m.length);
 }
 
+/** A complete DeltaDiscoveryResponse (the same bytes as deltaOutgoing joined). */
 export function deltaResponse(
   systemVersion: string,
   typeUrl: string,
@@ -90,14 +123,8 @@ export function deltaResponse(
   removed: readonly string[],
   nonce: string,
 ): Buffer {
-  const head = Writer.create();
-  stringField(head, 1, systemVersion);
-  const tail = Writer.create();
-  stringField(tail, 4, typeUrl);
-  stringField(tail, 5, nonce);
-  for (const name of removed) tail.uint32((6 << 3) | 2).string(name);
-  deltaControlPlane ??= controlPlane(7);
-  return Buffer.concat([head.finish(), ...resources.map((r) => r.deltaField), tail.finish(), deltaControlPlane]);
+  const { head, tail } = deltaParts(systemVersion, typeUrl, resources, removed);
+  return Buffer.concat([head, nonceField(nonce), tail]);
 }
 
 const DECODE_OPTS = { longs: String, enums: String, defaults: true, arrays: true, objects: true, oneofs: true } as const;

@@ -127,6 +127,46 @@ export function parseResponse(buf: Uint8Array, delta: boolean): ParsedResponse {
   return out;
 }
 
+/**
+ * The envelope of a response without decoding its resources: type, versions,
+ * nonce, removed names, and where the nonce field is (so that the rest of the
+ * bytes can key a cache of parsed resources: the same bytes, the same parse).
+ */
+export interface Envelope {
+  kind: ResourceKind | undefined;
+  version: string;
+  nonce: string;
+  removed: string[];
+  resources: number;
+  size: number;
+  nonceStart: number;
+  nonceEnd: number;
+}
+
+export function parseEnvelope(buf: Uint8Array, delta: boolean): Envelope {
+  const r = Reader.create(buf);
+  const out: Envelope = { kind: undefined, version: '', nonce: '', removed: [], resources: 0, size: buf.length, nonceStart: 0, nonceEnd: 0 };
+  let typeUrl = '';
+  while (r.pos < r.len) {
+    const start = r.pos;
+    const tag = r.uint32();
+    const f = tag >>> 3;
+    if (f === 1) out.version = r.string();
+    else if (f === 2) {
+      out.resources++;
+      r.skipType(tag & 7);
+    } else if (f === 4) typeUrl = r.string();
+    else if (f === 5) {
+      out.nonceStart = start;
+      out.nonce = r.string();
+      out.nonceEnd = r.pos;
+    } else if (f === 6 && delta) out.removed.push(r.string());
+    else r.skipType(tag & 7);
+  }
+  out.kind = kindOfTypeUrl(typeUrl);
+  return out;
+}
+
 type Json = Record<string, unknown>;
 const OBJ = { longs: String, enums: String, defaults: false, arrays: true } as const;
 

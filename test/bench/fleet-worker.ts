@@ -11,7 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { TYPE_URL, envoyRoot, type ResourceKind } from '../../src/xds/protos';
 import { decodeStrict } from '../../src/xds/validate';
 import { RESOURCE_TYPE_NAME } from '../../src/xds/resources';
-import { deltaRequest, parseResponse, rdsNamesOfListener, sotwRequest, type FleetNode, type ParsedResponse } from './fleet-wire';
+import { createHash } from 'node:crypto';
+import { deltaRequest, parseEnvelope, parseResponse, rdsNamesOfListener, sotwRequest, type Envelope, type FleetNode } from './fleet-wire';
 import type { ToWorker, FromWorker, StreamSummary, MarkResult } from './fleet-protocol';
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -38,6 +39,37 @@ const intern = (s: string): string => {
   if (interned.size < 200_000) interned.set(s, s);
   return s;
 };
+/**
+ * Delta: the resources of a response, parsed once per distinct content. Key:
+ * a hash of the response without its nonce (streams in the same state get the
+ * same bytes but for the nonce). Names and versions are interned.
+ */
+interface HeldResource {
+  name: string;
+  version: string;
+}
+const deltaParsed = new Map<string, HeldResource[]>();
+function deltaResources(kind: ResourceKind, buf: Buffer, env: Envelope): HeldResource[] {
+  const h = createHash('sha1');
+  if (env.nonceEnd > env.nonceStart) h.update(buf.subarray(0, env.nonceStart)).update(buf.subarray(env.nonceEnd));
+  else h.update(buf);
+  const key = h.digest('base64');
+  const hit = deltaParsed.get(key);
+  if (hit) return hit;
+  const list: HeldResource[] = [];
+  for (const res of parseResponse(buf, true).resources) {
+    const k = `${res.name}|${res.version}`;
+    list.push({ name: intern(res.name), version: intern(res.version) });
+    if (kind !== 'cluster' && !deltaBytes.has(k)) {
+      if (deltaBytes.size > 5000) deltaBytes.delete(deltaBytes.keys().next().value as string);
+      deltaBytes.set(k, Buffer.from(res.bytes)); // a copy: do not pin the response buffer
+    }
+    checkStrict(`${kind}/${k}`, kind, res.bytes);
+  }
+  if (deltaParsed.size > 256) deltaParsed.delete(deltaParsed.keys().next().value as string);
+  deltaParsed.set(key, list);
+  return list;
+}
 const strictSeen = new Set<string>();
 let mark: { id: number; cluster: string; at: number } | null = null;
 
@@ -103,23 +135,18 @@ class Proxy {
     const at = now();
     stats.responses++;
     stats.bytes += buf.length;
-    const r = parseResponse(buf, delta);
+    // The envelope only; resources are parsed once per distinct content and shared.
+    const r = parseEnvelope(buf, delta);
     const kind = r.kind;
     if (!kind) return;
-    const held = this.held[kind];
+    let resources: readonly HeldResource[] = [];
     if (delta) {
-      for (const res of r.resources) {
-        const key = `${res.name}|${res.version}`;
-        held.set(intern(res.name), intern(res.version));
-        if (kind !== 'cluster' && !deltaBytes.has(key)) {
-          if (deltaBytes.size > 5000) deltaBytes.delete(deltaBytes.keys().next().value as string);
-          deltaBytes.set(key, Buffer.from(res.bytes)); // a copy: do not pin the response buffer
-        }
-        checkStrict(`${kind}/${key}`, kind, res.bytes);
-      }
+      resources = deltaResources(kind, buf, r);
+      const held = this.held[kind];
+      for (const res of resources) held.set(res.name, res.version);
       for (const n of r.removed) held.delete(n);
     } else {
-      this.held[kind] = this.sotwHeld(kind, r);
+      this.held[kind] = this.sotwHeld(kind, buf, r);
     }
     // ACK first (as Envoy does after applying), then look at what changed.
     if (delta) this.call.write(deltaRequest(null, TYPE_URL[kind], [], r.nonce));
@@ -129,15 +156,16 @@ class Proxy {
     this.trackVersion(kind, r, at, ackAt);
     if (kind === 'cluster') this.onClusters();
     else if (kind === 'listener') this.onListeners();
-    else if (kind === 'endpoint' && mark && this.markAt === 0) this.checkMark(r, at, ackAt);
+    else if (kind === 'endpoint' && mark && this.markAt === 0) this.checkMark(r, resources, at, ackAt);
     if (this.syncedAt === 0 && this.complete()) this.syncedAt = ackAt;
   }
 
   /** Same version, same content: the first response of a version is parsed into a map every stream shares. */
-  private sotwHeld(kind: ResourceKind, r: ParsedResponse): Map<string, Uint8Array> {
-    const key = `${kind}|${r.version}`;
+  private sotwHeld(kind: ResourceKind, buf: Buffer, env: Envelope): Map<string, Uint8Array> {
+    const key = `${kind}|${env.version}`;
     const hit = sotwCache.get(key);
     if (hit) return hit;
+    const r = parseResponse(buf, false);
     const m = new Map<string, Uint8Array>();
     for (const res of r.resources) {
       m.set(res.name, kind === 'endpoint' || kind === 'listener' ? Buffer.from(res.bytes) : new Uint8Array(0));
@@ -195,7 +223,7 @@ class Proxy {
     return this.acked.endpoint && (this.routeNames.length === 0 || this.acked.route);
   }
 
-  private trackVersion(kind: ResourceKind, r: ParsedResponse, at: number, ackAt: number): void {
+  private trackVersion(kind: ResourceKind, r: Envelope, at: number, ackAt: number): void {
     const key = `${kind}|${r.version}`;
     let v = versions.get(key);
     if (!v) {
@@ -215,14 +243,14 @@ class Proxy {
     this.markOthers = 0;
   }
 
-  private checkMark(r: ParsedResponse, at: number, ackAt: number): void {
+  private checkMark(r: Envelope, resources: readonly HeldResource[], at: number, ackAt: number): void {
     const cluster = mark!.cluster;
     const cur = this.held.endpoint.get(cluster);
     if (sameToken(cur, this.markBase)) return;
     this.markAt = ackAt;
     this.markRecv = at;
     this.markBytes = r.size;
-    this.markOthers = delta ? r.resources.filter((x) => x.name !== cluster).length : 0;
+    this.markOthers = delta ? resources.filter((x) => x.name !== cluster).length : 0;
   }
 
   summary(cluster: string | null): StreamSummary {

@@ -17,6 +17,8 @@ export interface XdsComponentOptions {
   weights?: WeightsConfig;
   source?: Omit<MeshSourceOptions, 'registry' | 'logger' | 'metrics' | 'weights'>;
   extraServices?: XdsServerOptions['extraServices'];
+  /** Server-wide bound on response bytes in flight (XdsServerOptions.maxBytesInFlight). */
+  maxBytesInFlight?: number;
   /** What the xDS server streams (default: the mesh source itself; relays wrap it). */
   serve?: (mesh: MeshSource) => SnapshotSource;
 }
@@ -30,7 +32,7 @@ export class XdsComponent {
   constructor(opts: XdsComponentOptions) {
     this.source = new MeshSource({ ...opts.source, registry: opts.registry, logger: opts.logger, metrics: opts.metrics, weights: opts.weights });
     this.served = opts.serve ? opts.serve(this.source) : this.source;
-    this.server = new XdsServer({ source: this.served, logger: opts.logger, metrics: opts.metrics, extraServices: opts.extraServices });
+    this.server = new XdsServer({ source: this.served, logger: opts.logger, metrics: opts.metrics, extraServices: opts.extraServices, maxBytesInFlight: opts.maxBytesInFlight });
   }
 
   start(host: string, port: number): Promise<number> {

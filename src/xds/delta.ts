@@ -260,8 +260,9 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
     return st.base !== null && sharedDiff(st.base, set, st.sub).removed.length > 0;
   }
 
-  private flush(): void {
+  protected flush(): void {
     if (this.closed || this.inFlight || !this.snapshot) return;
+    if (!this.mayWrite()) return;
     if (this.batchOrder === null) {
       let removing = false;
       for (const [kind, st] of this.types) {
@@ -305,7 +306,7 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
       // One response at a time: the next once HTTP/2 has taken this one (flow control, bounded buffering).
       this.inFlight = true;
       // serializeOutgoing (the server's response serializer) joins head, nonce and tail.
-      this.call.write(msg as unknown as Buffer, () => {
+      this.writeCounted(msg, () => {
         this.inFlight = false;
         this.scheduleFlush();
       });

@@ -13,6 +13,7 @@ import { SotwStream } from './sotw';
 import { DeltaStream } from './delta';
 import { decodeDeltaDiscoveryRequest, decodeDiscoveryRequest, serializeOutgoing, type DeltaDiscoveryRequest, type DiscoveryRequest } from './wire';
 import type { StreamCallbacks, StreamInfo, XdsServiceName } from './stream-common';
+import { SendBudget } from './send-budget';
 
 type Methods = Record<string, grpc.MethodDefinition<DiscoveryRequest | DeltaDiscoveryRequest, Buffer>>;
 
@@ -46,6 +47,11 @@ export interface XdsServerOptions {
   source: SnapshotSource;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * Server-wide bound on response bytes written and not yet taken by HTTP/2
+   * (streams wait their turn beyond it); 0 = unbounded. Default 64 MiB.
+   */
+  maxBytesInFlight?: number;
   /** Extra gRPC services to serve on the same port (the relay sync service). */
   extraServices?: Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }>;
 }
@@ -56,6 +62,7 @@ export class XdsServer {
   readonly health = new HealthImplementation({ '': 'SERVING' });
   private readonly callbacks: StreamCallbacks;
   private boundPort = 0;
+  private readonly budget: SendBudget;
 
   constructor(private readonly opts: XdsServerOptions) {
     this.server = new grpc.Server({
@@ -66,6 +73,7 @@ export class XdsServer {
       'grpc.max_receive_message_length': 4 * 1024 * 1024,
     });
     this.callbacks = this.makeCallbacks();
+    this.budget = new SendBudget(opts.maxBytesInFlight ?? 64 * 1024 * 1024);
     for (const [service, name, streamMethod, deltaMethod] of SERVICES) {
       const def: Methods = {
         [streamMethod]: method(`/${service}/${streamMethod}`, false),
@@ -73,10 +81,10 @@ export class XdsServer {
       };
       this.server.addService(def as grpc.ServiceDefinition, {
         [streamMethod]: (call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>) => {
-          new SotwStream(call, opts.source, this.callbacks, name);
+          new SotwStream(call, opts.source, this.callbacks, name, this.budget);
         },
         [deltaMethod]: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, Buffer>) => {
-          new DeltaStream(call, opts.source, this.callbacks, name);
+          new DeltaStream(call, opts.source, this.callbacks, name, this.budget);
         },
       });
     }

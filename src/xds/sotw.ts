@@ -164,8 +164,9 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
    * only once HTTP/2 has taken the previous one (so a slow reader holds at
    * most one response, and newer snapshots replace what was not sent yet).
    */
-  private flush(): void {
+  protected flush(): void {
     if (this.closed || this.inFlight || !this.snapshot) return;
+    if (!this.mayWrite()) return;
     if (this.batchOrder === null) {
       this.batchOrder = this.removalPending ? REMOVE_ORDER : ADD_ORDER;
       this.removalPending = false;
@@ -210,7 +211,7 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
       this.callbacks.onResponse(this, kind, set.version, msg.length, count, 0);
       this.inFlight = true;
       // serializeOutgoing (the server's response serializer) joins body and nonce.
-      this.call.write(msg as unknown as Buffer, () => {
+      this.writeCounted(msg, () => {
         this.inFlight = false;
         this.scheduleFlush();
       });

@@ -9,6 +9,7 @@ import { proxyIdentity, type ProxyIdentity, type ViewKey } from './proxy';
 import type { SnapshotSource } from './source';
 import type { ResourceSet, Snapshot } from './snapshot';
 import type { EnvoyNode } from './wire';
+import { NO_BUDGET, type SendBudget } from './send-budget';
 import { newStreamId, type StreamCallbacks, type StreamInfo, type TypeStatus, type XdsProtocol, type XdsServiceName } from './stream-common';
 
 export abstract class XdsStream<Req> implements StreamInfo {
@@ -21,12 +22,16 @@ export abstract class XdsStream<Req> implements StreamInfo {
   protected snapshot: Snapshot | null = null;
   protected closed = false;
   private unwatch: (() => void) | null = null;
+  /** Waiting for the server-wide send budget / given a turn by it. */
+  private budgetWaiting = false;
+  private budgetGranted = false;
 
   constructor(
     protected readonly call: ServerDuplexStream<Req, Buffer>,
     protected readonly source: SnapshotSource,
     protected readonly callbacks: StreamCallbacks,
     readonly service: XdsServiceName,
+    protected readonly budget: SendBudget = NO_BUDGET,
   ) {
     this.peer = call.getPeer();
     call.on('data', (req: Req) => {
@@ -43,6 +48,40 @@ export abstract class XdsStream<Req> implements StreamInfo {
   }
 
   protected abstract onRequest(req: Req): void;
+  /** Sends what is pending (called again when the send budget gives this stream its turn). */
+  protected abstract flush(): void;
+
+  /**
+   * Whether this stream may write a response now under the server-wide send
+   * budget; when not, flush() runs again once it is this stream's turn.
+   */
+  protected mayWrite(): boolean {
+    if (this.budgetGranted) {
+      this.budgetGranted = false;
+      return true;
+    }
+    if (this.budgetWaiting) return false;
+    if (this.budget.admit(this.onBudgetTurn)) return true;
+    this.budgetWaiting = true;
+    return false;
+  }
+
+  private readonly onBudgetTurn = (): void => {
+    this.budgetWaiting = false;
+    if (this.closed) return;
+    this.budgetGranted = true;
+    this.flush();
+    this.budgetGranted = false;
+  };
+
+  /** Writes one response, counted by the send budget until HTTP/2 has taken it; then `done`. */
+  protected writeCounted(msg: { length: number }, done: () => void): void {
+    const ticket = this.budget.take(msg.length);
+    this.call.write(msg as unknown as Buffer, () => {
+      this.budget.release(ticket);
+      done();
+    });
+  }
   protected abstract onSnapshot(s: Snapshot): void;
   abstract status(): Partial<Record<ResourceKind, TypeStatus>>;
   abstract ackedResources(kind: ResourceKind): { set: ResourceSet; names: string[] } | null;

@@ -165,7 +165,7 @@ export class ReferenceDeltaStream extends XdsStream<DeltaDiscoveryRequest> {
     return { send, removed: removed.sort() };
   }
 
-  private flush(): void {
+  protected flush(): void {
     if (this.closed || this.inFlight || !this.snapshot) return;
     if (this.batchOrder === null) {
       const pending = [...this.types.entries()].filter(([, st]) => st.dirty);

@@ -1,0 +1,124 @@
+/**
+ * The server-wide send budget: streams beyond it wait their turn (FIFO) and
+ * then send their newest state; a reservation that is never released stops
+ * counting after a while; streams sharing a tiny budget send one response at
+ * a time overall and still send exactly what they send without a budget.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { SendBudget, NO_BUDGET } from '../../src/xds/send-budget';
+import { DeltaStream } from '../../src/xds/delta';
+import { SotwStream } from '../../src/xds/sotw';
+import { encodedResource } from '../../src/xds/resource';
+import { resourceSet, type Snapshot } from '../../src/xds/snapshot';
+import { TYPE_URL, RESOURCE_KINDS, type ResourceKind } from '../../src/xds/protos';
+import { serializeOutgoing } from '../../src/xds/wire';
+import type { SnapshotSource } from '../../src/xds/source';
+import type { StreamCallbacks } from '../../src/xds/stream-common';
+
+test('send budget: admits below the limit, queues beyond it in order, wakes as bytes are released', () => {
+  const b = new SendBudget(100);
+  const order: string[] = [];
+  assert.equal(b.admit(() => order.push('x')), true);
+  const t1 = b.take(80);
+  assert.equal(b.admit(() => order.push('y')), true, 'still below the limit');
+  const t2 = b.take(50);
+  assert.equal(b.bytesInFlight, 130);
+  assert.equal(b.admit(() => order.push('a')), false);
+  assert.equal(b.admit(() => order.push('b')), false);
+  assert.equal(b.waitingStreams, 2);
+  b.release(t1); // 50 in flight: both may go (neither takes bytes here)
+  assert.deepEqual(order, ['a', 'b']);
+  b.release(t2);
+  b.release(t2); // twice is harmless
+  assert.equal(b.bytesInFlight, 0);
+  // A waiter that writes from its turn is counted before the next one is judged.
+  const t3 = b.take(100);
+  const got: string[] = [];
+  b.admit(() => {
+    got.push('c');
+    b.take(100);
+  });
+  b.admit(() => got.push('d'));
+  b.release(t3);
+  assert.deepEqual(got, ['c'], 'd waits: c took the budget');
+  assert.equal(NO_BUDGET.admit(() => {}), true);
+});
+
+test('send budget: a reservation never released stops counting after stuckMs', async () => {
+  const b = new SendBudget(10, 100);
+  b.take(10);
+  let woke = false;
+  assert.equal(b.admit(() => (woke = true)), false);
+  await new Promise((r) => setTimeout(r, 350));
+  assert.equal(woke, true);
+  assert.equal(b.bytesInFlight, 0);
+});
+
+class FakeCall extends EventEmitter {
+  readonly out: Buffer[] = [];
+  pending: Array<() => void> = [];
+  constructor(private readonly all: FakeCall[]) {
+    super();
+    all.push(this);
+  }
+  getPeer(): string {
+    return 'fake';
+  }
+  write(msg: unknown, cb: () => void): boolean {
+    this.out.push(Buffer.from(serializeOutgoing(msg as Buffer)));
+    this.pending.push(cb);
+    return true;
+  }
+  end(): void {}
+}
+
+function snapshot(): Snapshot {
+  const s = {} as Record<ResourceKind, ReturnType<typeof resourceSet>>;
+  for (const kind of RESOURCE_KINDS) s[kind] = resourceSet(kind, ['a', 'b', 'c'].map((n) => encodedResource(kind, n, Buffer.alloc(1000, n))));
+  return s;
+}
+
+test('streams sharing a tiny budget: one response in flight overall, the same responses as unbounded', async () => {
+  const snap = snapshot();
+  const source: SnapshotSource = { viewFor: () => 'v', acquire: () => snap, release: () => {}, watch: () => () => {} };
+  const cb: StreamCallbacks = { onStreamOpen: () => {}, onStreamClose: () => {}, onResponse: () => {}, onAck: () => {}, onNack: () => {}, onStale: () => {} };
+  const run = async (budget: SendBudget): Promise<{ out: Buffer[][]; maxPending: number }> => {
+    const calls: FakeCall[] = [];
+    for (let i = 0; i < 10; i++) {
+      const call = new FakeCall(calls) as unknown as ServerDuplexStream<never, Buffer>;
+      if (i % 2 === 0) new SotwStream(call as never, source, cb, 'ads', budget);
+      else new DeltaStream(call as never, source, cb, 'ads', budget);
+      for (const kind of RESOURCE_KINDS) {
+        const names = kind === 'endpoint' || kind === 'route' ? ['a', 'c'] : [];
+        (call as unknown as FakeCall).emit('data', i % 2 === 0
+          ? { type_url: TYPE_URL[kind], node: { id: `p${i}` }, resource_names: names, version_info: '', response_nonce: '' }
+          : { type_url: TYPE_URL[kind], node: { id: `p${i}` }, resource_names_subscribe: names, resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: '' });
+      }
+    }
+    let maxPending = 0;
+    for (let round = 0; round < 200; round++) {
+      await new Promise((r) => setImmediate(r));
+      const pending = calls.reduce((a, c) => a + c.pending.length, 0);
+      maxPending = Math.max(maxPending, pending);
+      if (pending === 0) break;
+      for (const c of calls) {
+        const p = c.pending;
+        c.pending = [];
+        for (const f of p) f();
+      }
+    }
+    for (const c of calls) c.emit('end');
+    return { out: calls.map((c) => c.out), maxPending };
+  };
+  const free = await run(NO_BUDGET);
+  const tight = await run(new SendBudget(1));
+  assert.equal(free.maxPending, 10, 'unbounded: every stream has one response in flight');
+  assert.equal(tight.maxPending, 1, 'a 1-byte budget: one response in flight overall');
+  for (let i = 0; i < 10; i++) {
+    assert.equal(tight.out[i]!.length, 4, `stream ${i}: one response per type`);
+    assert.deepEqual(tight.out[i]!.map((b) => b.toString('base64')), free.out[i]!.map((b) => b.toString('base64')), `stream ${i}: same responses`);
+  }
+});

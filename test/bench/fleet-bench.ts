@@ -31,6 +31,8 @@ export interface FleetArgs {
   settleMs: number;
   floor: boolean;
   nodeFlags: string[];
+  /** Node flags for the fleet's worker processes. */
+  workerFlags: string[];
   serverArgs: string[];
   dir: string;
 }
@@ -126,7 +128,7 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
   const { dir: _dir, ...argsOut } = a;
   const result: FleetResult = { args: argsOut, errors, sync: { ms: NaN, synced: 0, perStream: dist([]) }, convergence: { ...dist([]), affected: 0, expected: a.proxies, bytesPerPush: dist([]), otherResources: 0, rounds: 0 }, spread: { ...dist([]), versions: 0 }, churn: null, cost: null, throughput: null, floor: null };
   const fleetOpts = (target: string, proxies: number, idPrefix: string): FleetOptions => ({
-    target, mode: a.mode, proxies, zones: spec.zones, workers: a.workers, channelsPerWorker: a.channels, idPrefix,
+    target, mode: a.mode, proxies, zones: spec.zones, workers: a.workers, channelsPerWorker: a.channels, idPrefix, workerFlags: a.workerFlags,
   });
 
   if (a.target) return runAgainstTarget(a, result, fleetOpts(a.target, a.proxies, 'proxy'), t0);

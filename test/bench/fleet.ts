@@ -33,6 +33,8 @@ export interface FleetOptions {
   /** Streams opened per batch per worker, and the pause between batches. */
   batch?: number;
   batchDelayMs?: number;
+  /** Extra node flags for the worker processes (--cpu-prof ...). */
+  workerFlags?: string[];
 }
 
 export function fleetNodes(opts: FleetOptions): FleetNode[] {
@@ -70,7 +72,7 @@ export class Fleet {
     const nodes = fleetNodes(this.opts);
     const allOpened = new Promise<void>((resolve, reject) => {
       for (let w = 0; w < n; w++) {
-        const child = fork(path.join(__dirname, 'fleet-worker.js'), [], { execArgv: ['--max-old-space-size=2048'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        const child = fork(path.join(__dirname, 'fleet-worker.js'), [], { execArgv: ['--max-old-space-size=2048', ...(this.opts.workerFlags ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
         this.workers.push(child);
         child.on('message', (m: FromWorker) => {
           if (m.type === 'opened') {

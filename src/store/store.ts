@@ -33,10 +33,14 @@ export interface HeartbeatBatchWrite {
 export interface StoreOptions {
   /**
    * Write heartbeat batches on a writer thread with its own connection (see
-   * heartbeat-thread.ts). Default: on for a database file opened by
-   * openDatabase, unless EDGE_XDS_HEARTBEAT_WRITER=inline; an in-memory
-   * database is always written inline (a second connection would be another
-   * database).
+   * heartbeat-thread.ts) instead of on the main connection. Default: off,
+   * unless EDGE_XDS_HEARTBEAT_WRITER=thread. Measured on the 2-core target
+   * machine (docs/BENCHMARKS.md, Heartbeats) the thread costs more CPU per
+   * heartbeat (a second event loop, a message each way per batch, a thread
+   * wake-up each way) than the now short synchronous commit it moves off the
+   * event loop; with spare cores or a disk with slow fsyncs it keeps the
+   * event loop free during commits. An in-memory database is always written
+   * inline (a second connection would be another database).
    */
   heartbeatThread?: boolean;
 }
@@ -53,7 +57,7 @@ export class Store {
   ) {
     this.upsert = new HeartbeatUpsert(db);
     const where = databaseOptions(db);
-    this.useThread = (opts.heartbeatThread ?? process.env.EDGE_XDS_HEARTBEAT_WRITER !== 'inline') && where !== undefined && where.file !== ':memory:';
+    this.useThread = (opts.heartbeatThread ?? process.env.EDGE_XDS_HEARTBEAT_WRITER === 'thread') && where !== undefined && where.file !== ':memory:';
   }
 
   /**

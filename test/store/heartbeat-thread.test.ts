@@ -157,3 +157,38 @@ test('the multi-row statement shapes (clients other than better-sqlite3) write t
     await b.close();
   }
 });
+
+test('a registry over a store with the writer thread: heartbeats durable across a restart, listeners after commit', async () => {
+  const { Registry } = await import('../../src/registry');
+  const file = path.join(dir, 'registry.db');
+  const open = async () => {
+    const db = openDatabase({ file, synchronous: 'normal' });
+    await migrateLatest(db);
+    const store = new Store(db, { heartbeatThread: true });
+    const registry = await Registry.open({ store, heartbeatIntervalMs: 60_000, drainGraceMs: 60_000 });
+    return { store, registry };
+  };
+  const a = await open();
+  const seen: string[] = [];
+  try {
+    await a.registry.register({ id: 'e1', role: 'edge', region: 'r', zone: 'z', subZone: '', location: { lat: 1, lon: 2 }, address: '10.0.0.1', services: [], capacity: {}, labels: {} });
+    a.registry.onChange((c) => seen.push(`${c.kind}:${c.nodeId}`));
+    const oks = await Promise.all([0.1, 0.2, 0.3].map((cpu) => a.registry.heartbeat('e1', { load: { cpu } })));
+    assert.deepEqual(oks, [true, true, true]);
+    assert.equal(await a.registry.heartbeat('nope', {}), false);
+    assert.deepEqual(seen, ['heartbeat:e1']);
+    assert.equal(a.registry.getNode('e1')?.stats?.samples, 3);
+  } finally {
+    await a.registry.close();
+    await a.store.close();
+  }
+  const b = await open();
+  try {
+    const n = b.registry.getNode('e1');
+    assert.equal(n?.stats?.samples, 3);
+    assert.equal(n?.lastHeartbeat?.load.cpu, 0.3);
+  } finally {
+    await b.registry.close();
+    await b.store.close();
+  }
+});

@@ -11,6 +11,7 @@ import * as protobuf from 'protobufjs';
 import { envoyRoot, TYPE_URL, type ResourceKind } from '../protos';
 import type { Any } from '../generated/google/protobuf/Any';
 import type { Duration } from '../generated/google/protobuf/Duration';
+import { encodeClusterLoadAssignmentFast } from './endpoint-encode';
 
 const TYPE_PREFIX = 'type.googleapis.com/';
 
@@ -117,6 +118,11 @@ export function packAny(typeName: string, message: object): Any {
 
 /** Encodes a Listener / RouteConfiguration / Cluster / ClusterLoadAssignment to protobuf bytes. */
 export function encodeResource(kind: ResourceKind, message: object): Buffer {
+  // ClusterLoadAssignments (one per service per view, re-encoded on every change) take a direct path: the same bytes.
+  if (kind === 'endpoint') {
+    const fast = encodeClusterLoadAssignmentFast(message);
+    if (fast) return fast;
+  }
   return encodeMessage(RESOURCE_TYPE_NAME[kind], message);
 }
 

@@ -8,12 +8,12 @@
  * - Registry changes are coalesced: a flush runs `coalesceMs` after the last
  *   change and never later than `maxDelayMs` after the first one.
  */
-import type { EdgeNode, RegistryChange, RegistryView } from '../registry/types';
+import type { EdgeNode, GeoLocation, RegistryChange, RegistryView } from '../registry/types';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import {
   computeAssignment, resolveRequester, stabilize, structureChanged, DEFAULT_WEIGHTS_CONFIG, loadsOf, networkFactor, networkStatsOf,
-  type ClientKind, type EndpointAssignment, type RequesterInput, type WeightsConfig,
+  type ClientKind, type EndpointAssignment, type Requester, type RequesterInput, type WeightsConfig,
 } from '../model';
 import {
   buildCluster, buildClusterLoadAssignment, buildListeners, buildRouteConfigurations, encodeResource,
@@ -47,6 +47,8 @@ interface ViewState {
   requester: RequesterInput;
   /** True when the location is a centroid of the zone/region, which moves as nodes register. */
   centroid: boolean;
+  /** The location the view's assignments were last computed for (undefined: never computed). */
+  location?: GeoLocation | null;
   refs: number;
   idleSince: number;
   snapshot: Snapshot | null;
@@ -60,6 +62,11 @@ interface KindResources {
   cluster: ResourceSet;
   listener: ResourceSet;
   route: ResourceSet;
+}
+
+function sameLocation(a: GeoLocation | null | undefined, b: GeoLocation | null | undefined): boolean {
+  if (a === undefined) return false;
+  return a === b || (!!a && !!b && a.lat === b.lat && a.lon === b.lon);
 }
 
 export class MeshSource implements SnapshotSource {
@@ -290,8 +297,12 @@ export class MeshSource implements SnapshotSource {
     const pushedWeights = new Set<string>();
     for (const v of this.views.values()) {
       if (!v.snapshot) continue;
-      const services = dirty === null || (topology && v.centroid) ? null : dirty;
-      const held = this.computeView(v, services, now, pushedWeights);
+      // A centroid view is recomputed whole when its centroid moved (nodes registered or left
+      // there), not on every topology change (a health change elsewhere moves nothing).
+      const requester = resolveRequester(v.requester, this.registry.nodes().values());
+      const moved = topology && v.centroid && !sameLocation(v.location, requester.location);
+      const services = dirty === null || moved ? null : dirty;
+      const held = this.computeView(v, services, now, pushedWeights, requester);
       for (const [service, at] of held) {
         this.dirty.add(service);
         retryAt = Math.min(retryAt, at);
@@ -356,9 +367,10 @@ export class MeshSource implements SnapshotSource {
    * snapshot if anything changed. Returns services whose weight-only change
    * was held back by the rate limit, with when to retry.
    */
-  private computeView(v: ViewState, services: Set<string> | null, now: number, pushedWeights?: Set<string>): Map<string, number> {
+  private computeView(v: ViewState, services: Set<string> | null, now: number, pushedWeights?: Set<string>, resolved?: Requester): Map<string, number> {
     const held = new Map<string, number>();
-    const requester = resolveRequester(v.requester, this.registry.nodes().values());
+    const requester = resolved ?? resolveRequester(v.requester, this.registry.nodes().values());
+    if (services === null) v.location = requester.location;
     const names = services ?? this.index.keys();
     let claChanged = false;
     for (const name of [...v.cla.keys()]) {

@@ -197,6 +197,8 @@ async function main(): Promise<void> {
       avgBatch: +(batchSum / batchCount).toFixed(1),
       avgCommitMs: +((commitSum * 1000) / batchCount).toFixed(2),
       serverCpuPct: Math.round(serverCpu),
+      // Heartbeats per second of server CPU (all its threads): how much the server spends per heartbeat, less sensitive to other jobs than hb/s.
+      heartbeatsPerCpuSecond: Math.round(rate / (serverCpu / 100)),
       // The load generator's own CPU (this process, its worker threads included), on the same 2 cores.
       clientCpuPct: Math.round(((clientCpu.user + clientCpu.system) / 1000 / wallMs) * 100),
       // 1-minute load average of the machine at the start and the end of the heartbeat phase (2 cores: above ~3 other jobs compete with the run).

@@ -119,6 +119,8 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
 
   /** Returns true when the subscription changed (or is new). */
   private updateSubscription(kind: ResourceKind, st: SotwTypeState, requested: string[], first: boolean): boolean {
+    // The common case (an ACK repeating the subscription as it is): nothing to sort or build.
+    if (!first && requested.length === st.names.length && (st.wildcard ? isWildcardCapable(kind) && requested.length === 0 : requested.every((n, i) => n === st.names[i]))) return false;
     const names = [...new Set(requested)].sort();
     const wildcard = names.includes('*') || (isWildcardCapable(kind) && names.length === 0 && (first || st.wildcard));
     const explicit = names.filter((n) => n !== '*');

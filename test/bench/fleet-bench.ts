@@ -34,6 +34,8 @@ export interface FleetArgs {
   /** Node flags for the fleet's worker processes. */
   workerFlags: string[];
   serverArgs: string[];
+  /** Write the global server's output (logs) to this file. */
+  serverLog: string | null;
   dir: string;
 }
 
@@ -139,7 +141,7 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
   let hb: Heartbeater | null = null;
   try {
     log(`starting edge-xds serve${a.nodeFlags.length ? ` with node ${a.nodeFlags.join(' ')}` : ''}`, t0);
-    const server = await startServer({ dir: a.dir, name: 'global', nodeFlags: a.nodeFlags, args: ['--heartbeat-interval', '10s', ...a.serverArgs] });
+    const server = await startServer({ dir: a.dir, name: 'global', nodeFlags: a.nodeFlags, args: ['--heartbeat-interval', '10s', ...a.serverArgs], logFile: a.serverLog ?? undefined });
     servers.push(server);
     log(`registering ${a.endpoints} endpoints over ${a.services} services in ${spec.zones.length} zones`, t0);
     await registerAll(server.baseUrl, spec);

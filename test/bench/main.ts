@@ -4,7 +4,7 @@
  *   full     the issue's targets: 10,000 proxies, 200 services, 2,000 endpoints, SotW + delta, with the floor
  *   fleet    --proxies N --services S --endpoints E --mode sotw|delta [--via-relays R] [--target HOST:PORT]
  *            [--out results.json] [--workers 2] [--channels 8] [--rounds 4] [--churn 60s] [--observe 30s]
- *            [--settle 12s] [--no-floor] [--node-flags "--cpu-prof --cpu-prof-dir=DIR"] [--worker-flags "..."] [--server-args "..."] [--no-write]
+ *            [--settle 12s] [--no-floor] [--node-flags "--cpu-prof --cpu-prof-dir=DIR"] [--worker-flags "..."] [--server-args "..."] [--server-log FILE] [--no-write]
  *   pushes   EDS pushes under noisy heartbeats, hysteresis on/off (test/bench/pushes.ts) [--short] [--write]
  * Results: JSON (--out, default docs/bench-results/fleet-<mode>-<N>.json) and a table appended to docs/BENCHMARKS.md.
  */
@@ -52,6 +52,7 @@ function fleetArgs(argv: string[], defaults: Partial<FleetArgs> = {}): FleetArgs
     nodeFlags: split(flag(argv, 'node-flags')),
     workerFlags: split(flag(argv, 'worker-flags')),
     serverArgs: split(flag(argv, 'server-args')),
+    serverLog: flag(argv, 'server-log') ?? null,
     dir: fs.mkdtempSync(path.join(os.tmpdir(), 'edge-xds-fleet-')),
   };
 }

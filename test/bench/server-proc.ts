@@ -17,7 +17,7 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(opts: { dir: string; name: string; args?: string[]; nodeFlags?: string[]; logLevel?: string; readyTimeoutMs?: number }): Promise<BenchServer> {
+export async function startServer(opts: { dir: string; name: string; args?: string[]; nodeFlags?: string[]; logLevel?: string; readyTimeoutMs?: number; logFile?: string }): Promise<BenchServer> {
   const readyFile = path.join(opts.dir, `${opts.name}-ready.json`);
   const args = [
     ...(opts.nodeFlags ?? []), CLI_PATH, 'serve',
@@ -29,7 +29,9 @@ export async function startServer(opts: { dir: string; name: string; args?: stri
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGE_XDS_')) env[k] = v;
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  const file = opts.logFile ? fs.createWriteStream(opts.logFile) : null;
   const keep = (d: Buffer): void => {
+    file?.write(d);
     out += d.toString();
     if (out.length > 200_000) out = out.slice(-100_000);
   };

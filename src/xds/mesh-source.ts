@@ -13,7 +13,7 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import {
   computeAssignment, resolveRequester, stabilize, structureChanged, DEFAULT_WEIGHTS_CONFIG, loadsOf, networkFactor, networkStatsOf,
-  type ClientKind, type EndpointAssignment, type Requester, type RequesterInput, type WeightsConfig,
+  type ClientKind, type EndpointAssignment, type Requester, type RequesterInput, type ServiceSpec, type WeightsConfig,
 } from '../model';
 import {
   buildCluster, buildClusterLoadAssignment, buildListeners, buildRouteConfigurations, encodeResource,
@@ -21,7 +21,7 @@ import {
 } from './resources';
 import { encodedResource, type EncodedResource } from './resource';
 import { resourceSet, sameOrNew, type ResourceSet, type Snapshot } from './snapshot';
-import { serviceIndex, type ServiceEndpoints } from './specs';
+import { sameSpec, serviceIndex, type ServiceEndpoints } from './specs';
 import type { ProxyIdentity, ViewKey } from './proxy';
 import { locationFromMetadata, parseViewKey, viewKey, viewLocation } from './views';
 import type { SnapshotSource } from './source';
@@ -79,6 +79,8 @@ export class MeshSource implements SnapshotSource {
   private readonly viewIdleMs: number;
   private readonly views = new Map<ViewKey, ViewState>();
   private index = new Map<string, ServiceEndpoints>();
+  /** The specs the current CDS/LDS/RDS were built from. */
+  private specs = new Map<string, ServiceSpec>();
   private readonly kinds = new Map<ClientKind, KindResources>();
   private readonly dirty = new Set<string>();
   private topologyDirty = false;
@@ -348,6 +350,12 @@ export class MeshSource implements SnapshotSource {
   private rebuildTopology(): void {
     this.index = serviceIndex(this.registry.nodes().values());
     const specs = [...this.index.values()].map((e) => e.spec);
+    // Clusters depend only on their service's spec, listeners and routes only on the specs: a
+    // topology change that leaves a spec as it was (a health change, a node joining with the
+    // same port and protocol...) reuses what was encoded for it.
+    const prevSpecs = this.specs;
+    const unchanged = (spec: ServiceSpec): boolean => sameSpec(prevSpecs.get(spec.name), spec);
+    const allUnchanged = prevSpecs.size === specs.length && specs.every(unchanged);
     for (const kind of ['envoy', 'grpc'] as ClientKind[]) {
       const prev = this.kinds.get(kind);
       const intern = (k: ResourceKind, name: string, msg: object): EncodedResource => {
@@ -355,11 +363,16 @@ export class MeshSource implements SnapshotSource {
         const o = prev?.[k as 'cluster' | 'listener' | 'route'].resources.get(name);
         return o && o.version === r.version ? o : r;
       };
-      const cluster = sameOrNew(prev?.cluster, resourceSet('cluster', specs.map((s) => intern('cluster', s.name, buildCluster(s, kind)))));
-      const listener = sameOrNew(prev?.listener, resourceSet('listener', buildListeners(specs, kind, this.opts.egress).map((l) => intern('listener', l.name!, l))));
-      const route = sameOrNew(prev?.route, resourceSet('route', buildRouteConfigurations(specs, kind).map((r) => intern('route', r.name!, r))));
+      const clusterOf = (spec: ServiceSpec): EncodedResource => {
+        const o = unchanged(spec) ? prev?.cluster.resources.get(spec.name) : undefined;
+        return o ?? intern('cluster', spec.name, buildCluster(spec, kind));
+      };
+      const cluster = sameOrNew(prev?.cluster, resourceSet('cluster', specs.map(clusterOf)));
+      const listener = prev && allUnchanged ? prev.listener : sameOrNew(prev?.listener, resourceSet('listener', buildListeners(specs, kind, this.opts.egress).map((l) => intern('listener', l.name!, l))));
+      const route = prev && allUnchanged ? prev.route : sameOrNew(prev?.route, resourceSet('route', buildRouteConfigurations(specs, kind).map((r) => intern('route', r.name!, r))));
       this.kinds.set(kind, { cluster, listener, route });
     }
+    this.specs = new Map(specs.map((spec) => [spec.name, spec]));
   }
 
   /**

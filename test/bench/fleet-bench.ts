@@ -249,6 +249,7 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
     void metricsEnd;
     const st = await fleets.stats();
     if (st.errors) errors.push(`${st.errors} stream errors (${st.firstError})`);
+    if (hb.failed || hb.skipped) errors.push(`simulated endpoints: ${hb.failed} heartbeats failed, ${hb.skipped} not sent (too many awaiting an answer), of ${hb.sent + hb.failed + hb.skipped}`);
     await fleets.close();
     fleets = null;
 

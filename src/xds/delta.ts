@@ -115,12 +115,8 @@ function sharedDiff(base: ResourceSet | null, set: ResourceSet, sub: Subscriptio
 export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
   readonly protocol = 'delta' as const;
   private readonly types = new Map<ResourceKind, DeltaTypeState>();
-  private nonceSeq = 0;
-  /** A response is written and not yet handed to HTTP/2 (write callback pending): send nothing else meanwhile. */
-  private inFlight = false;
   /** The order of the send batch in progress (kept across the one-at-a-time writes of one batch). */
   private batchOrder: readonly ResourceKind[] | null = null;
-  private flushScheduled = false;
 
   protected onRequest(req: DeltaDiscoveryRequest): void {
     const kind = this.kindOf(req.type_url);
@@ -221,15 +217,6 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
     this.scheduleFlush();
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.inFlight) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
-  }
-
   /** The diff against an explicit map (initial_resource_versions, subscription changes). */
   private explicitDiff(st: DeltaTypeState, has: Map<string, string>, set: ResourceSet): { send: EncodedResource[]; removed: string[] } {
     const send: EncodedResource[] = [];
@@ -297,19 +284,13 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
       }
       if (send.length === 0 && removed.length === 0) continue;
       const parts = shared ? (shared.parts ??= deltaParts(set.version, TYPE_URL[kind], send, removed)) : deltaParts(set.version, TYPE_URL[kind], send, removed);
-      const nonce = (++this.nonceSeq).toString(36);
+      const nonce = this.nextNonce();
       const msg = deltaOutgoing(parts, nonce);
       st.sentNonce = nonce;
       st.sentAt = Date.now();
       st.awaitingAck = true;
       this.callbacks.onResponse(this, kind, set.version, msg.length, send.length, removed.length);
-      // One response at a time: the next once HTTP/2 has taken this one (flow control, bounded buffering).
-      this.inFlight = true;
-      // serializeOutgoing (the server's response serializer) joins head, nonce and tail.
-      this.writeCounted(msg, () => {
-        this.inFlight = false;
-        this.scheduleFlush();
-      });
+      this.send(msg);
       return;
     }
     this.batchOrder = null;

@@ -68,10 +68,6 @@ function isWildcardCapable(kind: ResourceKind): boolean {
 export class SotwStream extends XdsStream<DiscoveryRequest> {
   readonly protocol = 'sotw' as const;
   private readonly types = new Map<ResourceKind, SotwTypeState>();
-  private nonceSeq = 0;
-  /** A response is written and not yet handed to HTTP/2 (write callback pending): send nothing else meanwhile. */
-  private inFlight = false;
-  private flushScheduled = false;
   private removalPending = false;
   /** The order of the send batch in progress (kept across the one-at-a-time writes of one batch). */
   private batchOrder: readonly ResourceKind[] | null = null;
@@ -151,15 +147,6 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
     return false;
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.inFlight) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
-  }
-
   /**
    * Sends what is pending, newest snapshot only, in dependency order,
    * respecting flow control: one response at a time per stream, the next
@@ -203,7 +190,7 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
         st.sentSet = set;
         continue;
       }
-      const nonce = (++this.nonceSeq).toString(36);
+      const nonce = this.nextNonce();
       const msg = sotwOutgoing(body, nonce);
       st.sentSet = set;
       st.sentVersion = set.version;
@@ -211,12 +198,7 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
       st.sentAt = Date.now();
       st.awaitingAck = true;
       this.callbacks.onResponse(this, kind, set.version, msg.length, count, 0);
-      this.inFlight = true;
-      // serializeOutgoing (the server's response serializer) joins body and nonce.
-      this.writeCounted(msg, () => {
-        this.inFlight = false;
-        this.scheduleFlush();
-      });
+      this.send(msg);
       return;
     }
     this.batchOrder = null;

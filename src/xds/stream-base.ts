@@ -74,6 +74,37 @@ export abstract class XdsStream<Req> implements StreamInfo {
     this.budgetGranted = false;
   };
 
+  private nonceSeq = 0;
+  /** A response is written and not yet handed to HTTP/2: send nothing else meanwhile. */
+  protected inFlight = false;
+  private flushScheduled = false;
+
+  protected nextNonce(): string {
+    return (++this.nonceSeq).toString(36);
+  }
+
+  protected scheduleFlush(): void {
+    if (this.flushScheduled || this.inFlight) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /**
+   * Writes one response and holds the stream until HTTP/2 has taken it, then
+   * looks for more (flow control: a slow reader holds at most one response).
+   * The server's response serializer joins the parts and the nonce.
+   */
+  protected send(msg: { length: number }): void {
+    this.inFlight = true;
+    this.writeCounted(msg, () => {
+      this.inFlight = false;
+      this.scheduleFlush();
+    });
+  }
+
   /** Writes one response, counted by the send budget until HTTP/2 has taken it; then `done`. */
   protected writeCounted(msg: { length: number }, done: () => void): void {
     const ticket = this.budget.take(msg.length);

@@ -65,12 +65,8 @@ function isWildcardCapable(kind: ResourceKind): boolean {
 export class ReferenceDeltaStream extends XdsStream<DeltaDiscoveryRequest> {
   readonly protocol = 'delta' as const;
   private readonly types = new Map<ResourceKind, DeltaTypeState>();
-  private nonceSeq = 0;
-  /** A response is written and not yet handed to HTTP/2 (write callback pending): send nothing else meanwhile. */
-  private inFlight = false;
   /** The order of the send batch in progress (kept across the one-at-a-time writes of one batch). */
   private batchOrder: readonly ResourceKind[] | null = null;
-  private flushScheduled = false;
 
   protected onRequest(req: DeltaDiscoveryRequest): void {
     const kind = this.kindOf(req.type_url);
@@ -137,15 +133,6 @@ export class ReferenceDeltaStream extends XdsStream<DeltaDiscoveryRequest> {
     this.scheduleFlush();
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.inFlight) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
-  }
-
   private diff(st: DeltaTypeState, set: ResourceSet): { send: EncodedResource[]; removed: string[] } {
     const send: EncodedResource[] = [];
     const removed: string[] = [];
@@ -182,7 +169,7 @@ export class ReferenceDeltaStream extends XdsStream<DeltaDiscoveryRequest> {
       if (send.length === 0 && removed.length === 0) continue;
       for (const r of send) st.has.set(r.name, r.version);
       for (const name of removed) st.has.delete(name);
-      const nonce = (++this.nonceSeq).toString(36);
+      const nonce = this.nextNonce();
       const msg = deltaResponse(set.version, TYPE_URL[kind], send, removed, nonce);
       st.sentNonce = nonce;
       st.sentAt = Date.now();

@@ -98,6 +98,7 @@ export class XdsServer {
     const streams = m.gauge('edge_xds_streams', 'Open xDS streams', ['protocol', 'service', 'client_kind']);
     const responses = m.counter('edge_xds_responses_total', 'xDS responses sent', ['protocol', 'type', 'client_kind']);
     const bytes = m.counter('edge_xds_response_bytes_total', 'Bytes of xDS responses sent', ['protocol', 'type']);
+    const carried = m.counter('edge_xds_response_resources_total', 'Resources carried by xDS responses (SotW EDS/RDS and delta: only the changed ones)', ['protocol', 'type']);
     const acks = m.histogram('edge_xds_push_ack_seconds', 'Time from sending a response to its ACK', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], ['type']);
     const nacks = m.counter('edge_xds_nacks_total', 'Responses rejected by proxies', ['type', 'client_kind']);
     const stale = m.counter('edge_xds_stale_requests_total', 'Requests answering an older nonce (ignored)', ['type']);
@@ -120,6 +121,7 @@ export class XdsServer {
         }
         responses.inc({ protocol: s.protocol, type: kind, client_kind: kindOf(s) });
         bytes.inc({ protocol: s.protocol, type: kind }, size);
+        if (n > 0) carried.inc({ protocol: s.protocol, type: kind }, n);
         log.trace({ stream: s.id, node: s.proxy?.id, type: kind, version, bytes: size, resources: n, removed }, 'xds response');
       },
       onAck: (s, kind, version, latencyMs) => {

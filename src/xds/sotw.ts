@@ -3,6 +3,15 @@
  * Per type it tracks the subscription, what was sent and what was ACKed;
  * it only ever holds "which types need a look" as pending work, so a slow or
  * silent proxy costs a few flags, not a queue of responses.
+ *
+ * Listeners and clusters are state-of-the-world in the strict sense: every
+ * response carries every subscribed resource (one left out is deleted).
+ * ClusterLoadAssignments and RouteConfigurations are not (xDS protocol,
+ * "Grouping resources into responses"; Envoy and gRPC update only the
+ * resources a response names): once a proxy holds the full subscribed set, a
+ * change sends only the resources whose version changed. A one-endpoint change
+ * is then one assignment per proxy, not the whole EDS set. A full set is sent
+ * again on a new stream, a subscription change, and after any NACK.
  */
 import { TYPE_URL, RESOURCE_KINDS, type ResourceKind } from './protos';
 import { XdsStream } from './stream-base';
@@ -27,6 +36,12 @@ interface SotwTypeState {
   forceSend: boolean;
   /** version_info of the first request on this stream (a reconnecting proxy's current version). */
   clientVersion: string | null;
+  /**
+   * EDS/RDS: the proxy holds every subscribed resource of sentSet (a full
+   * response went out since the last subscription change and nothing was
+   * NACKed since), so the next change may send only what changed.
+   */
+  incremental: boolean;
 }
 
 /** Response bodies shared by every stream that receives the same resources at the same version. */
@@ -82,18 +97,21 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
       st = {
         wildcard: false, names: [], subKey: '', sentSet: null, sentVersion: null, sentNonce: null, sentAt: 0,
         ackedSet: null, ackedVersion: null, awaitingAck: false, lastError: null, dirty: false, forceSend: false,
-        clientVersion: null,
+        clientVersion: null, incremental: false,
       };
       this.types.set(kind, st);
     }
     if (!first && req.response_nonce) {
       if (req.response_nonce !== st.sentNonce) {
+        // A NACK of an older response: what the proxy holds is no longer known exactly.
+        if (errorDetailMessage(req.error_detail) !== null) st.incremental = false;
         this.callbacks.onStale(this, kind);
         return; // a reply to an older response: the newer one is on its way
       }
       const nack = errorDetailMessage(req.error_detail);
       if (nack !== null) {
         st.awaitingAck = false;
+        st.incremental = false;
         st.lastError = { version: st.sentVersion, message: nack, at: Date.now() };
         this.callbacks.onNack(this, kind, st.sentVersion, nack);
       } else if (st.awaitingAck) {
@@ -108,6 +126,7 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
       // On a new stream, the version the proxy says it has: if that is still current, nothing is sent.
       if (first && req.version_info) st.clientVersion = req.version_info;
       st.forceSend = isWildcardCapable(kind) || st.names.length > 0;
+      st.incremental = false;
       st.dirty = true;
       this.scheduleFlush();
     }
@@ -176,20 +195,24 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
       st.clientVersion = null;
       if (!st.forceSend && !this.touchesSubscription(st, st.sentSet, set)) continue;
       st.forceSend = false;
-      const { body, count } = cachedBody(set, st.subKey, () => {
+      const from = st.incremental && !isWildcardCapable(kind) ? st.sentSet : null;
+      // Shared by every stream of the view that holds the same set under the same subscription.
+      const { body, count } = cachedBody(set, from ? `${st.subKey}<${from.version}` : st.subKey, () => {
         const resources: EncodedResource[] = [];
         if (st.wildcard) resources.push(...set.resources.values());
         else for (const name of st.names) {
           const r = set.resources.get(name);
-          if (r) resources.push(r);
+          if (r && (!from || from.resources.get(name)?.version !== r.version)) resources.push(r);
         }
         return { body: sotwResponseBody(set.version, TYPE_URL[kind], resources), count: resources.length };
       });
       if (count === 0 && !isWildcardCapable(kind) && st.sentSet !== null) {
-        // Nothing left to send for a named EDS/RDS subscription: SotW has no removal for them.
+        // Nothing left to send for a named EDS/RDS subscription (SotW has no removal for them),
+        // or only resources this proxy is not subscribed to changed.
         st.sentSet = set;
         continue;
       }
+      if (!isWildcardCapable(kind) && !from) st.incremental = true;
       const nonce = this.nextNonce();
       const msg = sotwOutgoing(body, nonce);
       st.sentSet = set;

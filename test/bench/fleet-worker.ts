@@ -27,9 +27,8 @@ const stats = { responses: 0, bytes: 0, errors: 0, firstError: '', strictErrors:
 /** Per response version: first receive time, last ACK time, ACK count (fan-out spread). */
 const versions = new Map<string, { first: number; last: number; acks: number }>();
 const MAX_VERSIONS = 5000;
-/** Listener bytes -> RDS names, SotW EDS version -> cluster name -> CLA bytes: parsed once, shared by streams. */
+/** Listener bytes -> RDS names: parsed once, shared by streams. */
 const rdsCache = new Map<string, string[]>();
-const sotwCache = new Map<string, Map<string, Uint8Array>>();
 /** Delta: resource bytes by name|version (bounded), and interned strings so 10,000 proxies share them. */
 const deltaBytes = new Map<string, Uint8Array>();
 const interned = new Map<string, string>();
@@ -70,6 +69,38 @@ function deltaResources(kind: ResourceKind, buf: Buffer, env: Envelope): HeldRes
   deltaParsed.set(key, list);
   return list;
 }
+/** SotW: parsed responses (see Proxy.sotwHeld), and merged held maps by (previous map, response). */
+interface SotwParsed {
+  key: string;
+  map: Map<string, Uint8Array>;
+  names: string[];
+}
+const sotwCache = new Map<string, SotwParsed>();
+const sotwMerged = new WeakMap<Map<string, Uint8Array>, Map<string, Map<string, Uint8Array>>>();
+const SOTW_EMPTY = new Map<string, Uint8Array>();
+function sotwParsed(kind: ResourceKind, buf: Buffer, env: Envelope): SotwParsed {
+  let key: string;
+  if (buf.length > 32 * 1024) key = `${kind}|${env.version}|${buf.length - (env.nonceEnd - env.nonceStart)}`;
+  else {
+    const h = createHash('sha1');
+    if (env.nonceEnd > env.nonceStart) h.update(buf.subarray(0, env.nonceStart)).update(buf.subarray(env.nonceEnd));
+    else h.update(buf);
+    key = `${kind}|${h.digest('base64')}`;
+  }
+  const hit = sotwCache.get(key);
+  if (hit) return hit;
+  const r = parseResponse(buf, false);
+  const map = new Map<string, Uint8Array>();
+  for (const res of r.resources) {
+    map.set(intern(res.name), kind === 'endpoint' || kind === 'listener' ? Buffer.from(res.bytes) : new Uint8Array(0));
+    checkStrict(`${kind}|${env.version}/${res.name}`, kind, res.bytes);
+  }
+  const parsed = { key, map, names: [...map.keys()] };
+  if (sotwCache.size > 512) sotwCache.delete(sotwCache.keys().next().value as string);
+  sotwCache.set(key, parsed);
+  return parsed;
+}
+
 const strictSeen = new Set<string>();
 let mark: { id: number; cluster: string; at: number } | null = null;
 
@@ -99,7 +130,9 @@ class Proxy {
    * What the proxy holds per kind: name -> token (delta: the resource version;
    * SotW: the resource bytes, from a map shared by every stream at that version).
    */
-  held: Record<ResourceKind, Map<string, string | Uint8Array>> = { cluster: new Map(), endpoint: new Map(), listener: new Map(), route: new Map() };
+  held: Record<ResourceKind, Map<string, string | Uint8Array>> = delta
+    ? { cluster: new Map(), endpoint: new Map(), listener: new Map(), route: new Map() }
+    : { cluster: SOTW_EMPTY, endpoint: SOTW_EMPTY, listener: SOTW_EMPTY, route: SOTW_EMPTY };
   readonly acked: Record<ResourceKind, boolean> = { cluster: false, endpoint: false, listener: false, route: false };
   edsNames = '';
   syncedAt = 0;
@@ -146,7 +179,9 @@ class Proxy {
       for (const res of resources) held.set(res.name, res.version);
       for (const n of r.removed) held.delete(n);
     } else {
-      this.held[kind] = this.sotwHeld(kind, buf, r);
+      const got = this.sotwHeld(kind, buf, r);
+      this.held[kind] = got.held;
+      resources = got.names.map((name) => ({ name, version: r.version }));
     }
     // ACK first (as Envoy does after applying), then look at what changed.
     if (delta) this.call.write(deltaRequest(null, TYPE_URL[kind], [], r.nonce));
@@ -160,20 +195,29 @@ class Proxy {
     if (this.syncedAt === 0 && this.complete()) this.syncedAt = ackAt;
   }
 
-  /** Same version, same content: the first response of a version is parsed into a map every stream shares. */
-  private sotwHeld(kind: ResourceKind, buf: Buffer, env: Envelope): Map<string, Uint8Array> {
-    const key = `${kind}|${env.version}`;
-    const hit = sotwCache.get(key);
-    if (hit) return hit;
-    const r = parseResponse(buf, false);
-    const m = new Map<string, Uint8Array>();
-    for (const res of r.resources) {
-      m.set(res.name, kind === 'endpoint' || kind === 'listener' ? Buffer.from(res.bytes) : new Uint8Array(0));
-      checkStrict(`${key}/${res.name}`, kind, res.bytes);
+  /**
+   * What a SotW proxy holds after a response. Listeners and clusters: exactly
+   * the response. Endpoints and routes: the response's resources over what it
+   * held (a SotW EDS/RDS response names only what changed once the proxy has
+   * the full set; the held map is replaced, never mutated, so streams in the
+   * same state share one map). Parsed once per distinct response: by version
+   * for large responses (the full set of a version is the same bytes for
+   * every stream), by content without the nonce for small ones.
+   */
+  private sotwHeld(kind: ResourceKind, buf: Buffer, env: Envelope): { held: Map<string, Uint8Array>; names: string[] } {
+    const parsed = sotwParsed(kind, buf, env);
+    if (kind === 'listener' || kind === 'cluster') return { held: parsed.map, names: parsed.names };
+    const prev = this.held[kind] as Map<string, Uint8Array>;
+    let byPrev = sotwMerged.get(prev);
+    if (!byPrev) sotwMerged.set(prev, (byPrev = new Map()));
+    let merged = byPrev.get(parsed.key);
+    if (!merged) {
+      merged = new Map(prev);
+      for (const [n, b] of parsed.map) merged.set(n, b);
+      if (byPrev.size > 64) byPrev.delete(byPrev.keys().next().value as string);
+      byPrev.set(parsed.key, merged);
     }
-    if (sotwCache.size > 512) sotwCache.delete(sotwCache.keys().next().value as string);
-    sotwCache.set(key, m);
-    return m;
+    return { held: merged, names: parsed.names };
   }
 
   /** The bytes of a held resource (listeners, ClusterLoadAssignments). */
@@ -250,7 +294,7 @@ class Proxy {
     this.markAt = ackAt;
     this.markRecv = at;
     this.markBytes = r.size;
-    this.markOthers = delta ? resources.filter((x) => x.name !== cluster).length : 0;
+    this.markOthers = resources.filter((x) => x.name !== cluster).length;
   }
 
   summary(cluster: string | null): StreamSummary {

@@ -118,11 +118,11 @@ function floorMain(file: string): void {
   const sets = {} as Record<ResourceKind, EncodedResource[]>;
   for (const kind of Object.keys(fx.resources) as ResourceKind[]) sets[kind] = fx.resources[kind].map((r) => enc(kind, r));
   const changed = enc('endpoint', fx.changed);
-  const changedSet = sets.endpoint.map((r) => (r.name === changed.name ? changed : r));
   const byUrl = new Map<string, ResourceKind>(Object.entries(TYPE_URL).map(([k, u]) => [u, k as ResourceKind]));
   const sotwBodies = {} as Record<ResourceKind, Buffer>;
   for (const kind of Object.keys(sets) as ResourceKind[]) sotwBodies[kind] = sotwResponseBody(`v1-${kind}`, TYPE_URL[kind], sets[kind]);
-  const sotwPush = sotwResponseBody('v2-endpoint', TYPE_URL.endpoint, changedSet);
+  // Like our server, a SotW EDS change names only the changed assignment (the proxy holds the rest).
+  const sotwPush = sotwResponseBody('v2-endpoint', TYPE_URL.endpoint, [changed]);
   const streams = new Set<FloorStream>();
 
   // Requests: only type_url (field 4 SotW / 2 delta) and response_nonce (5 / 6) are read.

@@ -127,3 +127,58 @@ test('a backend that stops heartbeating stops receiving RPCs within 3 heartbeat 
     return 'nodeId' in r && r.nodeId === 'site-0';
   }, { timeoutMs: 5000, intervalMs: 1, message: 'site-0 back in traffic' });
 });
+
+function metricValue(text: string, re: RegExp): number {
+  const m = re.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+test('an EDS change to one cluster is pushed alone, and grpc-js-xds keeps the other cluster (SotW EDS is not full-state)', async () => {
+  const other = await startEchoBackend({
+    host: '127.0.0.1', port: 0, nodeId: 'site-b', serviceName: 'echo-b', region: 'cn-east', zone: 'shanghai-a',
+    location: { lat: 31.23, lon: 121.47 }, capacity: { maxRps: 500 },
+    registry: { urls: [server.baseUrl], heartbeatIntervalMs: HEARTBEAT_MS, load: () => ({ cpu: 0.2, memory: 0.2, network: 0.1 }), network: () => ({ latencyMs: 5, jitterMs: 1, packetLoss: 0 }) },
+  });
+  const clientB = new (loadEcho().Client)('xds:///echo-b', grpc.credentials.createInsecure());
+  const callB = (): Promise<string> => new Promise((resolve) => {
+    clientB.Echo({ message: 'hi' }, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err, reply) => resolve(err ? `error ${err.code} ${err.details}` : reply!.nodeId));
+  });
+  const victim = backends[1]!;
+  try {
+    await waitFor(async () => (await callB()) === 'site-b', { timeoutMs: 10_000, intervalMs: 50, message: 'echo-b reachable' });
+    // Both clusters are held; from here on, count EDS responses and the assignments they carry.
+    await sleep(3 * HEARTBEAT_MS);
+    const m0 = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    const responsesRe = /edge_xds_responses_total\{protocol="sotw",type="endpoint",client_kind="grpc"\} (\d+)/;
+    const carriedRe = /edge_xds_response_resources_total\{protocol="sotw",type="endpoint"\} (\d+)/;
+    victim.stopHeartbeats();
+    const errorsB: string[] = [];
+    let lastVictim = Date.now();
+    const until = Date.now() + 3 * HEARTBEAT_MS + 2500;
+    while (Date.now() < until) {
+      const r = await call();
+      if ('nodeId' in r && r.nodeId === 'site-1') lastVictim = Date.now();
+      const b = await callB();
+      if (b !== 'site-b') errorsB.push(b);
+      if (Date.now() - lastVictim > 800) break;
+      await sleep(5);
+    }
+    assert.ok(Date.now() - lastVictim > 800, 'site-1 left echo');
+    assert.deepEqual(errorsB, [], 'echo-b kept its endpoint while echo changed');
+    const m1 = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    const responses = metricValue(m1, responsesRe) - metricValue(m0, responsesRe);
+    const carried = metricValue(m1, carriedRe) - metricValue(m0, carriedRe);
+    assert.ok(responses >= 1, 'the change was pushed');
+    // A full SotW set would carry 2 assignments per response; the changed cluster alone carries 1.
+    assert.ok(carried < 2 * responses, `EDS responses carried only the changed assignment (${carried} assignments in ${responses} responses)`);
+    const dump = (await (await fetch(`${server.baseUrl}/v1/config_dump/e2e-client`)).json()) as { types: Record<string, { state: string; lastError: unknown; resources: Array<{ name: string }> }> };
+    assert.equal(dump.types.endpoint?.state, 'acked');
+    assert.equal(dump.types.endpoint?.lastError, null);
+    assert.deepEqual(dump.types.endpoint?.resources.map((r) => r.name).sort(), ['echo', 'echo-b']);
+    for (let i = 0; i < 20; i++) assert.equal(await callB(), 'site-b');
+  } finally {
+    victim.resumeHeartbeats();
+    clientB.close();
+    await other.close();
+  }
+});

@@ -202,3 +202,60 @@ test('heartbeats that barely move a node\'s weight factor do not trigger a recom
     await h.close();
   }
 });
+
+test('SotW EDS: after the full set, a change sends only the changed assignment; after a NACK the full set again', async () => {
+  // Own server: pushes here come only from this test.
+  const h = await startXdsHarness();
+  await h.registry.register(node({ id: 'p-e1', address: '10.0.1.1' }));
+  await h.registry.register(node({ id: 'p-e2', address: '10.0.1.2' }));
+  await h.registry.register(node({ id: 'p-c1', address: '10.0.2.1', services: [{ name: 'camera', port: 8080, protocol: 'http' }] }));
+  await h.registry.register(node({ id: 'p-c2', address: '10.0.2.2', services: [{ name: 'camera', port: 8080, protocol: 'http' }] }));
+  const c = new XdsClient(h.target, envoyNode('proxy-partial'));
+  try {
+    const got = await initialSync(c);
+    assert.deepEqual(got.endpoint!.resources.map((r) => r.name), ['camera', 'echo']);
+    const held = new Map(got.endpoint!.resources.map((r) => [r.name, r.bytes.toString('base64')]));
+
+    // An overload of one echo node: the response names echo only, under a new version.
+    await h.registry.heartbeat('p-e1', { load: { cpu: 0.97 } });
+    const one = await c.nextOf('endpoint', 3000);
+    assert.deepEqual(one.resources.map((r) => r.name), ['echo']);
+    assert.notEqual(one.version, got.endpoint!.version);
+    assert.notEqual(one.resources[0]!.bytes.toString('base64'), held.get('echo'), 'echo changed');
+    c.ack(one);
+    // What the proxy holds now (camera from the first response, echo from this one) is the server's view.
+    const st = await eventually(() => {
+      const s = h.xds.server.streamsOf('proxy-partial')[0]!.status().endpoint!;
+      assert.equal(s.state, 'acked');
+      return s;
+    });
+    assert.equal(st.ackedVersion, one.version);
+    assert.deepEqual(st.resources.map((r) => r.name), ['camera', 'echo']);
+
+    // The proxy rejects the next change: the one after it carries the whole subscribed set.
+    await h.registry.heartbeat('p-e1', { load: { cpu: 0.1 } });
+    const two = await c.nextOf('endpoint', 3000);
+    assert.deepEqual(two.resources.map((r) => r.name), ['echo']);
+    c.nack(two, 'rejected for the test', one.version);
+    await h.registry.heartbeat('p-c1', { load: { cpu: 0.97 } });
+    const three = await c.nextOf('endpoint', 3000);
+    assert.deepEqual(three.resources.map((r) => r.name), ['camera', 'echo']);
+    c.ack(three);
+
+    // Back to one assignment per change once the full set is held.
+    await h.registry.heartbeat('p-c1', { load: { cpu: 0.1 } });
+    const four = await c.nextOf('endpoint', 3000);
+    assert.deepEqual(four.resources.map((r) => r.name), ['camera']);
+    c.ack(four);
+    // A subscription change answers the full (new) subscription.
+    c.request('endpoint', ['echo'], { version: four.version, nonce: four.nonce });
+    const five = await c.nextOf('endpoint', 3000);
+    assert.deepEqual(five.resources.map((r) => r.name), ['echo']);
+    c.request('endpoint', ['camera', 'echo'], { version: five.version, nonce: five.nonce });
+    const six = await c.nextOf('endpoint', 3000);
+    assert.deepEqual(six.resources.map((r) => r.name), ['camera', 'echo']);
+  } finally {
+    c.close();
+    await h.close();
+  }
+});

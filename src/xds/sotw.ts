@@ -24,6 +24,8 @@ interface SotwTypeState {
   wildcard: boolean;
   names: string[]; // sorted, deduplicated
   subKey: string; // '*' or a hash of names: the key of the shared response body cache
+  /** The encoded resource_names of the last request that set the subscription (a copy). */
+  namesRaw: Buffer | null;
   sentSet: ResourceSet | null;
   sentVersion: string | null;
   sentNonce: string | null;
@@ -95,7 +97,7 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
     const first = st === undefined;
     if (!st) {
       st = {
-        wildcard: false, names: [], subKey: '', sentSet: null, sentVersion: null, sentNonce: null, sentAt: 0,
+        wildcard: false, names: [], subKey: '', namesRaw: null, sentSet: null, sentVersion: null, sentNonce: null, sentAt: 0,
         ackedSet: null, ackedVersion: null, awaitingAck: false, lastError: null, dirty: false, forceSend: false,
         clientVersion: null, incremental: false,
       };
@@ -122,7 +124,7 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
         this.callbacks.onAck(this, kind, req.version_info, Date.now() - st.sentAt);
       }
     }
-    if (this.updateSubscription(kind, st, req.resource_names ?? [], first)) {
+    if (this.updateSubscription(kind, st, req, first)) {
       // On a new stream, the version the proxy says it has: if that is still current, nothing is sent.
       if (first && req.version_info) st.clientVersion = req.version_info;
       st.forceSend = isWildcardCapable(kind) || st.names.length > 0;
@@ -133,8 +135,12 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
   }
 
   /** Returns true when the subscription changed (or is new). */
-  private updateSubscription(kind: ResourceKind, st: SotwTypeState, requested: string[], first: boolean): boolean {
-    // The common case (an ACK repeating the subscription as it is): nothing to sort or build.
+  private updateSubscription(kind: ResourceKind, st: SotwTypeState, req: DiscoveryRequest, first: boolean): boolean {
+    // The common case (an ACK repeating the names of the previous request): the same bytes, nothing to decode.
+    // (A subscription is a function of the previous one and the names, and applying the same names twice changes nothing.)
+    if (!first && req.namesRaw && st.namesRaw && req.namesRaw.equals(st.namesRaw)) return false;
+    st.namesRaw = req.namesRaw ? Buffer.from(req.namesRaw) : null;
+    const requested = req.resource_names ?? [];
     if (!first && requested.length === st.names.length && (st.wildcard ? isWildcardCapable(kind) && requested.length === 0 : requested.every((n, i) => n === st.names[i]))) return false;
     const names = [...new Set(requested)].sort();
     const wildcard = names.includes('*') || (isWildcardCapable(kind) && names.length === 0 && (first || st.wildcard));

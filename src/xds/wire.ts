@@ -2,13 +2,18 @@
  * The xDS wire: DiscoveryResponse / DeltaDiscoveryResponse assembled from
  * pre-encoded resource fields, and requests decoded with Envoy's own protos.
  */
-import { Writer } from 'protobufjs';
+import { Reader, Writer } from 'protobufjs';
 import { envoyType } from './protos';
 import type { EncodedResource } from './resource';
 import type { DiscoveryRequest__Output } from './generated/envoy/service/discovery/v3/DiscoveryRequest';
 import type { DeltaDiscoveryRequest__Output } from './generated/envoy/service/discovery/v3/DeltaDiscoveryRequest';
 
-export type { DiscoveryRequest__Output as DiscoveryRequest } from './generated/envoy/service/discovery/v3/DiscoveryRequest';
+/**
+ * A decoded SotW request. `namesRaw`, when set, is the encoded
+ * `resource_names` part of the request: equal bytes, equal names (an ACK
+ * repeating its subscription is recognised without decoding 200 names).
+ */
+export type DiscoveryRequest = DiscoveryRequest__Output & { readonly namesRaw?: Buffer };
 export type { DeltaDiscoveryRequest__Output as DeltaDiscoveryRequest } from './generated/envoy/service/discovery/v3/DeltaDiscoveryRequest';
 export type { Node__Output as EnvoyNode } from './generated/envoy/config/core/v3/Node';
 
@@ -129,9 +134,68 @@ export function deltaResponse(
 
 const DECODE_OPTS = { longs: String, enums: String, defaults: true, arrays: true, objects: true, oneofs: true } as const;
 
-export function decodeDiscoveryRequest(buf: Buffer): DiscoveryRequest__Output {
+function decodeFullDiscoveryRequest(buf: Buffer): DiscoveryRequest__Output {
   const t = envoyType('envoy.service.discovery.v3.DiscoveryRequest');
   return t.toObject(t.decode(buf), DECODE_OPTS) as DiscoveryRequest__Output;
+}
+
+function readNames(raw: Buffer): string[] {
+  const r = Reader.create(raw);
+  const out: string[] = [];
+  while (r.pos < r.len) {
+    r.uint32(); // tag of field 3, length-delimited (checked by the scan)
+    out.push(r.string());
+  }
+  return out;
+}
+
+/**
+ * Decodes a DiscoveryRequest. The requests of a running stream (ACKs: version,
+ * names, type, nonce) are scanned, not decoded through protobufjs, and their
+ * names are decoded only when read; a request with anything else (node,
+ * error_detail, resource locators, unknown fields, names not contiguous)
+ * takes the full decoder. Both give the same values (tested).
+ */
+export function decodeDiscoveryRequest(buf: Buffer): DiscoveryRequest {
+  const r = Reader.create(buf);
+  let version = '';
+  let typeUrl = '';
+  let nonce = '';
+  let namesStart = -1;
+  let namesEnd = -1;
+  try {
+    while (r.pos < r.len) {
+      const at = r.pos;
+      const tag = r.uint32();
+      const field = tag >>> 3;
+      if ((tag & 7) !== 2) return decodeFullDiscoveryRequest(buf);
+      if (field === 3) {
+        if (namesStart >= 0 && namesEnd !== at) return decodeFullDiscoveryRequest(buf);
+        if (namesStart < 0) namesStart = at;
+        r.skipType(2);
+        namesEnd = r.pos;
+      } else if (field === 1) version = r.string();
+      else if (field === 4) typeUrl = r.string();
+      else if (field === 5) nonce = r.string();
+      else return decodeFullDiscoveryRequest(buf);
+    }
+  } catch {
+    return decodeFullDiscoveryRequest(buf); // let the full decoder report what is wrong
+  }
+  const namesRaw = namesStart >= 0 ? buf.subarray(namesStart, namesEnd) : Buffer.alloc(0);
+  let names: string[] | undefined;
+  return {
+    version_info: version,
+    node: null,
+    get resource_names(): string[] {
+      return (names ??= readNames(namesRaw));
+    },
+    type_url: typeUrl,
+    response_nonce: nonce,
+    error_detail: null,
+    resource_locators: [],
+    namesRaw,
+  };
 }
 
 export function decodeDeltaDiscoveryRequest(buf: Buffer): DeltaDiscoveryRequest__Output {

@@ -5,8 +5,12 @@
  *   by every view of that kind (same EncodedResource objects).
  * - EDS depends on where the proxy is: computed per view with the edge-aware
  *   model, stabilized by hysteresis, encoded once per view and version.
- * - Registry changes are coalesced: a flush runs `coalesceMs` after the last
- *   change and never later than `maxDelayMs` after the first one.
+ * - Registry changes are coalesced: a change after a quiet period (no flush
+ *   in the last `coalesceMs`) is flushed at once, the ones that follow within
+ *   the window run `coalesceMs` after the last change and never later than
+ *   `maxDelayMs` after the first one. An isolated change (a node going
+ *   unhealthy) reaches proxies without waiting out the window; a burst costs
+ *   at most one extra recomputation.
  */
 import type { EdgeNode, GeoLocation, RegistryChange, RegistryView } from '../registry/types';
 import type { Logger } from '../observability/logger';
@@ -272,13 +276,22 @@ export class MeshSource implements SnapshotSource {
     return true;
   }
 
+  private lastFlushAt = 0;
+  /** The pending timer is a flush at once (leading edge): later changes join it. */
+  private timerAtOnce = false;
+
   private schedule(immediate: boolean): void {
+    if (this.timer && this.timerAtOnce) return;
     const now = Date.now();
+    // Leading edge: the first change after a quiet period goes out at once (with whatever joins it before the timer runs).
+    const quiet = !this.timer && now - this.lastFlushAt >= this.coalesceMs;
     if (!this.timer) this.firstChangeAt = now;
-    const wait = immediate ? 0 : Math.max(0, Math.min(this.coalesceMs, this.firstChangeAt + this.maxDelayMs - now));
+    const wait = immediate || quiet ? 0 : Math.max(0, Math.min(this.coalesceMs, this.firstChangeAt + this.maxDelayMs - now));
     if (this.timer) clearTimeout(this.timer);
+    this.timerAtOnce = wait === 0;
     this.timer = setTimeout(() => {
       this.timer = null;
+      this.timerAtOnce = false;
       this.flush();
     }, wait);
   }
@@ -315,6 +328,7 @@ export class MeshSource implements SnapshotSource {
     this.flushWaiters = [];
     for (const fn of waiters) fn();
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    this.lastFlushAt = Date.now();
     this.computeSeconds.observe(seconds);
     this.viewsGauge.set(this.countComputed());
     this.log.debug({ ms: Math.round(seconds * 1000), topology, services: dirty === null ? 'all' : dirty.size, heldBack: this.dirty.size }, 'snapshots recomputed');

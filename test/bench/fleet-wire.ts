@@ -45,15 +45,31 @@ function str(w: Writer, field: number, v: string): void {
   if (v) w.uint32((field << 3) | 2).string(v);
 }
 
+/**
+ * The encoded resource_names of a name list, cached by the list's identity:
+ * a proxy repeats its (shared) list in every ACK, as Envoy does, and encoding
+ * 200 names per ACK would make the simulator, not the server, the cost.
+ */
+const encodedNames = new WeakMap<readonly string[], Buffer>();
+function namesField(names: readonly string[]): Buffer {
+  let b = encodedNames.get(names);
+  if (!b) {
+    const w = Writer.create();
+    for (const n of names) w.uint32((3 << 3) | 2).string(n);
+    encodedNames.set(names, (b = Buffer.from(w.finish())));
+  }
+  return b;
+}
+
 /** SotW DiscoveryRequest. `node` only on the stream's first request. */
 export function sotwRequest(node: FleetNode | null, typeUrl: string, names: readonly string[], version: string, nonce: string): Buffer {
-  const w = Writer.create();
-  str(w, 1, version);
-  if (node) w.uint32((2 << 3) | 2).bytes(nodeBytes(node));
-  for (const n of names) w.uint32((3 << 3) | 2).string(n);
-  str(w, 4, typeUrl);
-  str(w, 5, nonce);
-  return Buffer.from(w.finish());
+  const head = Writer.create();
+  str(head, 1, version);
+  if (node) head.uint32((2 << 3) | 2).bytes(nodeBytes(node));
+  const tail = Writer.create();
+  str(tail, 4, typeUrl);
+  str(tail, 5, nonce);
+  return Buffer.concat([head.finish(), namesField(names), tail.finish()]);
 }
 
 /** DeltaDiscoveryRequest. */

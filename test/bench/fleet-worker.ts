@@ -101,6 +101,15 @@ function sotwParsed(kind: ResourceKind, buf: Buffer, env: Envelope): SotwParsed 
   return parsed;
 }
 
+/** Name lists shared by the proxies that hold the same list (their encoding is cached by identity). */
+const lists = new Map<string, string[]>();
+function sharedList(key: string, names: string[]): string[] {
+  const hit = lists.get(key);
+  if (hit) return hit;
+  if (lists.size < 1024) lists.set(key, names);
+  return names;
+}
+
 const strictSeen = new Set<string>();
 let mark: { id: number; cluster: string; at: number } | null = null;
 
@@ -237,7 +246,7 @@ class Proxy {
     if (key === this.edsNames) return;
     const prev = new Set(this.clusters);
     this.edsNames = key;
-    this.clusters = names;
+    this.clusters = sharedList(key, names);
     if (delta) this.call.write(deltaRequest(null, TYPE_URL.endpoint, names.filter((n) => !prev.has(n)), ''));
     else this.subscribe('endpoint', names);
   }
@@ -253,9 +262,10 @@ class Proxy {
       for (const n of rds) names.add(n);
     }
     const sorted = [...names].sort();
-    if (sorted.join(',') === this.routeNames.join(',')) return;
+    const key = sorted.join(',');
+    if (key === this.routeNames.join(',')) return;
     const prev = new Set(this.routeNames);
-    this.routeNames = sorted;
+    this.routeNames = sharedList(key, sorted);
     if (delta) this.call.write(deltaRequest(null, TYPE_URL.route, sorted.filter((n) => !prev.has(n)), ''));
     else this.subscribe('route', sorted);
   }

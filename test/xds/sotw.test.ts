@@ -259,3 +259,37 @@ test('SotW EDS: after the full set, a change sends only the changed assignment; 
     await h.close();
   }
 });
+
+test('coalescing: a change after a quiet period is pushed at once; the changes that follow it wait out the window together', async () => {
+  // A long window makes the two behaviours far apart in time.
+  const h = await startXdsHarness({ source: { coalesceMs: 1500, maxDelayMs: 5000 } });
+  await h.registry.register(node({ id: 'q-a', address: '10.0.7.1' }));
+  const c = new XdsClient(h.target, envoyNode('proxy-leading'));
+  try {
+    await initialSync(c);
+    await sleep(1600); // quiet for longer than the window
+    let t0 = Date.now();
+    await h.registry.register(node({ id: 'q-b', address: '10.0.7.2' }));
+    const skipped: Received[] = [];
+    const first = await c.nextOf('endpoint', 3000, skipped);
+    const leadMs = Date.now() - t0;
+    for (const r of skipped) c.ack(r);
+    c.ack(first);
+    assert.match(JSON.stringify(first.resources.find((r) => r.name === 'echo')!.json), /10\.0\.7\.2/);
+    assert.ok(leadMs < 700, `an isolated change waited ${leadMs} ms (window 1500 ms)`);
+    // Right behind it: a burst of 5, coalesced into one push after the window.
+    t0 = Date.now();
+    const mark = c.received.length;
+    for (let i = 3; i <= 7; i++) await h.registry.register(node({ id: `q-${i}`, address: `10.0.7.${i}` }));
+    const eds = await eventually((): Received[] | null => {
+      const got = c.received.slice(mark).filter((r) => r.kind === 'endpoint');
+      return got.some((r) => JSON.stringify(r.resources.find((x) => x.name === 'echo')?.json).includes('10.0.7.7')) ? got : null;
+    }, 5000) ?? [];
+    const burstMs = Date.now() - t0;
+    assert.ok(burstMs >= 1200, `the burst after a push was held for the window (${burstMs} ms)`);
+    assert.equal(eds.length, 1, 'the burst is one EDS push');
+  } finally {
+    c.close();
+    await h.close();
+  }
+});

@@ -4,7 +4,7 @@
  * resolved. Adding an option = one ServerOptions field + one spec entry.
  */
 import type { LogLevel } from '../observability';
-import { parseDnsLabel, parseDuration, parseFloatIn, parseHost, parseHostPortList, parseIntIn, parseIpLiteral, parseLocation, parseLogLevel, parseNonEmpty, parsePort } from './parse';
+import { parseDnsLabel, parseDuration, parseFloatIn, parseHost, parseHostPortList, parseIntIn, parseIpLiteral, parseLocation, parseLogLevel, parseNonEmpty, parsePort, parseByteSize } from './parse';
 
 export interface ServerOptions {
   /** Interface both listeners bind to. */
@@ -34,6 +34,8 @@ export interface ServerOptions {
   weightsConfig: string | null;
   /** Registry changes are coalesced this long before config is recomputed (ms). */
   coalesceMs: number;
+  /** Server-wide bound on xDS response bytes written and not yet taken by HTTP/2 (0: unbounded). */
+  xdsSendBudget: number;
   /** Minimum time between two weight-only EDS pushes of one service (ms). */
   weightPushIntervalMs: number;
   /** Port of the egress listener sent to Envoy sidecars. */
@@ -85,6 +87,7 @@ export const SERVE_OPTIONS = [
   spec({ key: 'heartbeatBatchDelayMs', flag: '--heartbeat-batch-delay <duration>', env: 'EDGE_XDS_HEARTBEAT_BATCH_DELAY', description: 'group commit: longest wait before writing a batch', defaultText: '5ms', parse: parseDuration }),
   spec({ key: 'weightsConfig', flag: '--weights-config <file>', env: 'EDGE_XDS_WEIGHTS_CONFIG', description: 'weights configuration file, YAML or JSON (see docs/WEIGHTS.md)', defaultText: null, parse: parseNonEmpty }),
   spec({ key: 'coalesceMs', flag: '--coalesce <duration>', env: 'EDGE_XDS_COALESCE', description: 'coalescing window for config recomputation after registry changes: a change after a quiet period goes out at once, the ones right behind it are gathered (never later than 1s)', defaultText: '100ms', parse: parseDuration }),
+  spec({ key: 'xdsSendBudget', flag: '--xds-send-budget <size>', env: 'EDGE_XDS_SEND_BUDGET', description: 'bound on xDS response bytes written and not yet taken by HTTP/2, server-wide (memory during a fleet\'s initial sync); 0: unbounded', defaultText: '64MiB', parse: parseByteSize }),
   spec({ key: 'weightPushIntervalMs', flag: '--weight-push-interval <duration>', env: 'EDGE_XDS_WEIGHT_PUSH_INTERVAL', description: 'minimum time between two weight-only EDS pushes of one service (health changes are never delayed)', defaultText: '1s', parse: parseDuration }),
   spec({ key: 'egressPort', flag: '--egress-port <port>', env: 'EDGE_XDS_EGRESS_PORT', description: 'port of the egress listener sent to Envoy sidecars (on 127.0.0.1)', defaultText: '15001', parse: parsePort }),
   spec({ key: 'role', flag: '--role <role>', env: 'EDGE_XDS_ROLE', description: 'global | regional (a relay of one region)', defaultText: 'global', parse: parseRole }),

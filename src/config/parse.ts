@@ -93,3 +93,15 @@ export function parseDnsLabel(text: string): string {
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(t)) throw new Error(`expected a DNS label (lowercase letters, digits, "-"), got "${text}"`);
   return t;
 }
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB)?$/i;
+const UNIT_BYTES: Record<string, number> = { b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** "64MiB", "512KiB", "1GiB", or a bare number of bytes -> bytes. */
+export function parseByteSize(text: string): number {
+  const m = SIZE.exec(text.trim());
+  if (!m) throw new Error(`expected a size like 64MiB, 512KiB, 1GiB or a number of bytes, got "${text}"`);
+  const n = Math.round(Number(m[1]) * UNIT_BYTES[(m[2] ?? 'b').toLowerCase()]!);
+  if (!Number.isSafeInteger(n)) throw new Error(`size out of range: "${text}"`);
+  return n;
+}

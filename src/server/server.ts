@@ -82,6 +82,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
       logger: log.child({ component: 'xds' }),
       weights,
       source: { coalesceMs: opts.coalesceMs, weightPushIntervalMs: opts.weightPushIntervalMs, egress: { port: opts.egressPort } },
+      maxBytesInFlight: opts.xdsSendBudget,
       serve: regional
         ? (meshSource) =>
             (relay = new RelayTier({

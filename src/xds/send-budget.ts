@@ -19,9 +19,13 @@ export interface BudgetTicket {
   released: boolean;
 }
 
+const NOOP = (): void => {};
+
 export class SendBudget {
   private inFlight = 0;
-  private readonly waiting: Array<() => void> = [];
+  /** FIFO of waiting streams: an array with a moving head (thousands wait during a fleet's sync). */
+  private waiting: Array<() => void> = [];
+  private head = 0;
   private readonly tickets = new Set<BudgetTicket>();
   private sweeper: NodeJS.Timeout | null = null;
   private waking = false;
@@ -34,7 +38,7 @@ export class SendBudget {
   }
 
   get waitingStreams(): number {
-    return this.waiting.length;
+    return this.waiting.length - this.head;
   }
 
   /**
@@ -44,7 +48,7 @@ export class SendBudget {
    * then.
    */
   admit(resume: () => void): boolean {
-    if (this.limitBytes <= 0 || (this.inFlight < this.limitBytes && this.waiting.length === 0)) return true;
+    if (this.limitBytes <= 0 || (this.inFlight < this.limitBytes && this.waitingStreams === 0)) return true;
     this.waiting.push(resume);
     return false;
   }
@@ -77,9 +81,20 @@ export class SendBudget {
     if (this.waking) return;
     this.waking = true;
     try {
-      while (this.waiting.length > 0 && this.inFlight < this.limitBytes) this.waiting.shift()!();
+      while (this.head < this.waiting.length && this.inFlight < this.limitBytes) {
+        const next = this.waiting[this.head]!;
+        this.waiting[this.head++] = NOOP;
+        next();
+      }
     } finally {
       this.waking = false;
+      if (this.head === this.waiting.length) {
+        this.waiting = [];
+        this.head = 0;
+      } else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+        this.waiting = this.waiting.slice(this.head);
+        this.head = 0;
+      }
     }
     if (this.tickets.size === 0 && this.sweeper) {
       clearInterval(this.sweeper);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OptionError, defaultServerOptions, parseDuration, resolveServerOptions } from '../../src/config';
+import { OptionError, defaultServerOptions, parseByteSize, parseDuration, resolveServerOptions } from '../../src/config';
 
 test('parseDuration accepts ms, s, m, h and bare milliseconds', () => {
   assert.equal(parseDuration('10s'), 10_000);
@@ -10,6 +10,18 @@ test('parseDuration accepts ms, s, m, h and bare milliseconds', () => {
   assert.equal(parseDuration('2h'), 7_200_000);
   assert.equal(parseDuration('250'), 250);
   for (const bad of ['', 'ten', '10 parsecs', '-1s', '1d']) assert.throws(() => parseDuration(bad), /duration/);
+});
+
+test('parseByteSize and --xds-send-budget: KiB/MiB/GiB or bytes, 64MiB by default, clear errors', () => {
+  assert.equal(parseByteSize('64MiB'), 64 * 1024 * 1024);
+  assert.equal(parseByteSize('512 KiB'), 512 * 1024);
+  assert.equal(parseByteSize('1gib'), 1024 ** 3);
+  assert.equal(parseByteSize('0'), 0);
+  assert.equal(parseByteSize('1.5MiB'), 1.5 * 1024 * 1024);
+  for (const bad of ['', 'lots', '-1', '10MB', '1e9']) assert.throws(() => parseByteSize(bad), /expected a size/);
+  assert.equal(resolveServerOptions({}, {}).xdsSendBudget, 64 * 1024 * 1024);
+  assert.equal(resolveServerOptions({}, { EDGE_XDS_SEND_BUDGET: '256MiB' }).xdsSendBudget, 256 * 1024 * 1024);
+  assert.throws(() => resolveServerOptions({ xdsSendBudget: 'big' }, {}), (e: Error) => e instanceof OptionError && /--xds-send-budget: expected a size/.test(e.message));
 });
 
 test('defaults match issue 2', () => {

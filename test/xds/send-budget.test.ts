@@ -47,6 +47,29 @@ test('send budget: admits below the limit, queues beyond it in order, wakes as b
   assert.equal(NO_BUDGET.admit(() => {}), true);
 });
 
+test('send budget: thousands of waiters are served in order, a few at a time, waiters re-queueing behind the rest', () => {
+  const b = new SendBudget(1000);
+  const hold = b.take(1000);
+  const served: number[] = [];
+  const N = 5000;
+  const tickets: ReturnType<SendBudget['take']>[] = [];
+  const waiter = (i: number, requeue: boolean): (() => void) => () => {
+    served.push(i);
+    tickets.push(b.take(400)); // each turn writes 400 bytes
+    if (requeue) assert.equal(b.admit(waiter(i + N, false)), false, 'over the budget: queued again');
+  };
+  for (let i = 0; i < N; i++) assert.equal(b.admit(waiter(i, i % 1000 === 0)), false);
+  assert.equal(b.waitingStreams, N);
+  b.release(hold);
+  assert.deepEqual(served, [0, 1, 2], 'three turns fit under 1000 bytes');
+  while (tickets.length > 0) b.release(tickets.shift()!);
+  assert.equal(served.length, N + N / 1000);
+  assert.deepEqual(served.slice(0, N), [...Array(N).keys()], 'first come, first served');
+  assert.deepEqual(served.slice(N), [0, 1000, 2000, 3000, 4000].map((i) => i + N), 're-queued waiters come after everyone who was waiting');
+  assert.equal(b.waitingStreams, 0);
+  assert.equal(b.bytesInFlight, 0);
+});
+
 test('send budget: a reservation never released stops counting after stuckMs', async () => {
   const b = new SendBudget(10, 100);
   b.take(10);

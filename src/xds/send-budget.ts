@@ -1,5 +1,14 @@
 /**
- * A server-wide bound on response bytes written and not yet taken by HTTP/2.
+ * Pacing of the server's xDS send work, and a server-wide bound on response
+ * bytes written and not yet taken by HTTP/2.
+ *
+ * Pacing: streams do not flush from their own setImmediate (10,000 streams
+ * would then run back to back in one turn of the event loop, copying
+ * gigabytes while no HTTP request is read). They queue a task; the tasks run
+ * in slices of `sliceMs`, and between slices the event loop reads I/O: the
+ * REST API (heartbeats) and the proxies' ACKs are answered during a fleet's
+ * initial sync instead of after it. Streams the budget wakes are run the
+ * same way.
  *
  * Each stream holds at most one response in flight; with thousands of streams
  * and large SotW sets that alone could still buffer streams x response size
@@ -23,6 +32,10 @@ const NOOP = (): void => {};
 
 export class SendBudget {
   private inFlight = 0;
+  /** Tasks waiting for a slice (stream flushes), FIFO with a moving head. */
+  private tasks: Array<() => void> = [];
+  private taskHead = 0;
+  private sliceScheduled = false;
   /** FIFO of waiting streams: an array with a moving head (thousands wait during a fleet's sync). */
   private waiting: Array<() => void> = [];
   private head = 0;
@@ -31,7 +44,43 @@ export class SendBudget {
   private waking = false;
 
   /** limitBytes 0 = no bound. */
-  constructor(readonly limitBytes: number, private readonly stuckMs = 5_000) {}
+  constructor(readonly limitBytes: number, private readonly stuckMs = 5_000, private readonly sliceMs = 5) {}
+
+  /** Runs `task` in the next slice of send work (after pending I/O has been read). */
+  schedule(task: () => void): void {
+    this.tasks.push(task);
+    if (!this.sliceScheduled) {
+      this.sliceScheduled = true;
+      setImmediate(this.runSlice);
+    }
+  }
+
+  get queuedTasks(): number {
+    return this.tasks.length - this.taskHead;
+  }
+
+  private readonly runSlice = (): void => {
+    this.sliceScheduled = false;
+    const end = performance.now() + this.sliceMs;
+    // At least one task per slice, so work always progresses.
+    do {
+      if (this.taskHead >= this.tasks.length) break;
+      const task = this.tasks[this.taskHead]!;
+      this.tasks[this.taskHead++] = NOOP;
+      task();
+    } while (performance.now() < end);
+    if (this.taskHead >= this.tasks.length) {
+      this.tasks = [];
+      this.taskHead = 0;
+    } else {
+      if (this.taskHead > 1024 && this.taskHead * 2 > this.tasks.length) {
+        this.tasks = this.tasks.slice(this.taskHead);
+        this.taskHead = 0;
+      }
+      this.sliceScheduled = true;
+      setImmediate(this.runSlice);
+    }
+  };
 
   get bytesInFlight(): number {
     return this.inFlight;
@@ -77,30 +126,37 @@ export class SendBudget {
     this.wake();
   }
 
+  /**
+   * Room was made: waiting streams get their turns in the send slices, one at
+   * a time, each judged with the bytes of the ones before it counted.
+   */
   private wake(): void {
-    if (this.waking) return;
-    this.waking = true;
-    try {
-      while (this.head < this.waiting.length && this.inFlight < this.limitBytes) {
-        const next = this.waiting[this.head]!;
-        this.waiting[this.head++] = NOOP;
-        next();
-      }
-    } finally {
-      this.waking = false;
-      if (this.head === this.waiting.length) {
-        this.waiting = [];
-        this.head = 0;
-      } else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
-        this.waiting = this.waiting.slice(this.head);
-        this.head = 0;
-      }
+    if (!this.waking && this.waitingStreams > 0 && this.inFlight < this.limitBytes) {
+      this.waking = true;
+      this.schedule(this.serveWaiters);
     }
     if (this.tickets.size === 0 && this.sweeper) {
       clearInterval(this.sweeper);
       this.sweeper = null;
     }
   }
+
+  private readonly serveWaiters = (): void => {
+    this.waking = false;
+    if (this.head < this.waiting.length && this.inFlight < this.limitBytes) {
+      const next = this.waiting[this.head]!;
+      this.waiting[this.head++] = NOOP;
+      next();
+    }
+    if (this.head === this.waiting.length) {
+      this.waiting = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
+    this.wake(); // the next waiter, in this slice if time remains
+  };
 
   private sweep(): void {
     const old = Date.now() - this.stuckMs;

@@ -83,14 +83,17 @@ export abstract class XdsStream<Req> implements StreamInfo {
     return (++this.nonceSeq).toString(36);
   }
 
+  /** Flushes in the next slice of send work (see SendBudget: paced so I/O is read between slices). */
   protected scheduleFlush(): void {
     if (this.flushScheduled || this.inFlight) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
+    this.budget.schedule(this.runFlush);
   }
+
+  private readonly runFlush = (): void => {
+    this.flushScheduled = false;
+    if (!this.closed) this.flush();
+  };
 
   /**
    * Writes one response and holds the stream until HTTP/2 has taken it, then

@@ -49,7 +49,7 @@ export interface Dist {
 export interface FleetResult {
   args: Omit<FleetArgs, 'dir'>;
   errors: string[];
-  sync: { ms: number; synced: number; perStream: Dist };
+  sync: { ms: number; synced: number; perStream: Dist; heartbeatMs?: Dist; loopDelayMs?: { p99: number; max: number } };
   convergence: Dist & { affected: number; expected: number; bytesPerPush: Dist; otherResources: number; rounds: number };
   spread: Dist & { versions: number };
   churn: { minutes: number; heartbeatsPerMin: number; pushesPerMin: number; responsesPerMin: number; bytesPerMin: number; edsVersions: number } | null;
@@ -167,11 +167,30 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
     } else targets.push(`127.0.0.1:${server.xdsPort}`);
     const before = procSample(server.pid);
     log(`opening ${a.proxies} ${a.mode} ADS streams from ${a.workers} workers per target x ${a.channels} channels`, t0);
+    hb.takeLatencies();
     const per = Math.ceil(a.proxies / targets.length);
     fleets = new Fleets(await Promise.all(targets.map((t, i) => Fleet.start(fleetOpts(t, Math.min(per, a.proxies - i * per), `proxy-r${i}`)))));
+    // While the fleet syncs: how late the server's event loop runs (prom-client's monitorEventLoopDelay, reset per scrape).
+    const lag = { p99: [] as number[], max: 0 };
+    let probing = true;
+    const probe = (async () => {
+      await getText(server.baseUrl, '/metrics').catch(() => ''); // reset the histogram
+      while (probing) {
+        await sleep(2000);
+        const text = await getText(server.baseUrl, '/metrics').catch(() => '');
+        if (!text) continue;
+        const p99 = metricSum(text, 'nodejs_eventloop_lag_p99_seconds') * 1000;
+        const max = metricSum(text, 'nodejs_eventloop_lag_max_seconds') * 1000;
+        lag.p99.push(p99);
+        lag.max = Math.max(lag.max, max);
+        if (probing) log(`server event loop delay over the last scrape: p99 ${p99.toFixed(0)} ms, max ${max.toFixed(0)} ms`, t0);
+      }
+    })();
     const sync = await fleets.waitSynced(a.proxies, a.syncTimeoutMs, t0);
+    probing = false;
+    await probe;
     const afterSync = procSample(server.pid);
-    result.sync = { ...sync, perStream: dist(await fleets.syncTimes()) };
+    result.sync = { ...sync, perStream: dist(await fleets.syncTimes()), heartbeatMs: dist(hb.takeLatencies()), loopDelayMs: { p99: dist(lag.p99).max, max: lag.max } };
     log(`initial sync: ${sync.synced}/${a.proxies} in ${(sync.ms / 1000).toFixed(2)} s`, t0);
     if (sync.synced < a.proxies) errors.push(`only ${sync.synced}/${a.proxies} proxies synced within ${a.syncTimeoutMs} ms`);
     const metricsSync = await getText(server.baseUrl, '/metrics');

@@ -115,6 +115,8 @@ export class Heartbeater {
   failed = 0;
   /** Heartbeats not sent because too many were still waiting for an answer. */
   skipped = 0;
+  /** Answer times (ms) of the heartbeats sent since the last takeLatencies() (bounded). */
+  private latencies: number[] = [];
   private timer: NodeJS.Timeout | null = null;
   private cursor = 0;
   private inFlight = 0;
@@ -140,12 +142,23 @@ export class Heartbeater {
           continue;
         }
         this.inFlight++;
+        const at = performance.now();
         heartbeat(this.base, i, this.loadOf(i))
           .then((s) => (s === 204 ? this.sent++ : this.failed++))
           .catch(() => this.failed++)
-          .finally(() => this.inFlight--);
+          .finally(() => {
+            this.inFlight--;
+            if (this.latencies.length < 200_000) this.latencies.push(performance.now() - at);
+          });
       }
     }, tickMs);
+  }
+
+  /** Answer times (ms) since the last call, failed ones included. */
+  takeLatencies(): number[] {
+    const out = this.latencies;
+    this.latencies = [];
+    return out;
   }
 
   stop(): void {

@@ -18,7 +18,12 @@ import { serializeOutgoing } from '../../src/xds/wire';
 import type { SnapshotSource } from '../../src/xds/source';
 import type { StreamCallbacks } from '../../src/xds/stream-common';
 
-test('send budget: admits below the limit, queues beyond it in order, wakes as bytes are released', () => {
+/** Lets the budget's send slices run until nothing is queued. */
+async function settle(b: SendBudget): Promise<void> {
+  for (let i = 0; i < 100_000 && b.queuedTasks > 0; i++) await new Promise((r) => setImmediate(r));
+}
+
+test('send budget: admits below the limit, queues beyond it in order, wakes as bytes are released', async () => {
   const b = new SendBudget(100);
   const order: string[] = [];
   assert.equal(b.admit(() => order.push('x')), true);
@@ -30,6 +35,8 @@ test('send budget: admits below the limit, queues beyond it in order, wakes as b
   assert.equal(b.admit(() => order.push('b')), false);
   assert.equal(b.waitingStreams, 2);
   b.release(t1); // 50 in flight: both may go (neither takes bytes here)
+  assert.deepEqual(order, [], 'turns are given in the send slices, not inside release()');
+  await settle(b);
   assert.deepEqual(order, ['a', 'b']);
   b.release(t2);
   b.release(t2); // twice is harmless
@@ -43,11 +50,12 @@ test('send budget: admits below the limit, queues beyond it in order, wakes as b
   });
   b.admit(() => got.push('d'));
   b.release(t3);
+  await settle(b);
   assert.deepEqual(got, ['c'], 'd waits: c took the budget');
   assert.equal(NO_BUDGET.admit(() => {}), true);
 });
 
-test('send budget: thousands of waiters are served in order, a few at a time, waiters re-queueing behind the rest', () => {
+test('send budget: thousands of waiters are served in order, a few at a time, waiters re-queueing behind the rest', async () => {
   const b = new SendBudget(1000);
   const hold = b.take(1000);
   const served: number[] = [];
@@ -61,13 +69,33 @@ test('send budget: thousands of waiters are served in order, a few at a time, wa
   for (let i = 0; i < N; i++) assert.equal(b.admit(waiter(i, i % 1000 === 0)), false);
   assert.equal(b.waitingStreams, N);
   b.release(hold);
+  await settle(b);
   assert.deepEqual(served, [0, 1, 2], 'three turns fit under 1000 bytes');
-  while (tickets.length > 0) b.release(tickets.shift()!);
+  while (tickets.length > 0) {
+    b.release(tickets.shift()!);
+    await settle(b);
+  }
   assert.equal(served.length, N + N / 1000);
   assert.deepEqual(served.slice(0, N), [...Array(N).keys()], 'first come, first served');
   assert.deepEqual(served.slice(N), [0, 1000, 2000, 3000, 4000].map((i) => i + N), 're-queued waiters come after everyone who was waiting');
   assert.equal(b.waitingStreams, 0);
   assert.equal(b.bytesInFlight, 0);
+});
+
+test('send slices: queued work runs in slices, and I/O callbacks run between them', async () => {
+  const b = new SendBudget(0, 5000, 5);
+  let ran = 0;
+  const busy = (): void => {
+    const end = performance.now() + 1; // 1 ms of work per task
+    while (performance.now() < end);
+    ran++;
+  };
+  for (let i = 0; i < 200; i++) b.schedule(busy); // ~200 ms of work
+  // A timer due now stands for I/O: it must run long before the work is done.
+  const firedAfter = await new Promise<number>((resolve) => setTimeout(() => resolve(ran), 0));
+  assert.ok(firedAfter < 50, `a timer waited for ${firedAfter} of 200 tasks (slices of 5 ms)`);
+  await settle(b);
+  assert.equal(ran, 200);
 });
 
 test('send budget: a reservation never released stops counting after stuckMs', async () => {

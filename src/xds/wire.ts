@@ -69,6 +69,14 @@ export interface Outgoing {
   readonly length: number;
 }
 function nonceField(nonce: string): Buffer {
+  // Our nonces are short ASCII (base 36): tag, one length byte, the characters. Anything else: the general writer.
+  if (nonce.length > 0 && nonce.length < 128 && /^[0-9a-z]+$/.test(nonce)) {
+    const b = Buffer.allocUnsafe(2 + nonce.length);
+    b[0] = (5 << 3) | 2;
+    b[1] = nonce.length;
+    b.write(nonce, 2, 'latin1');
+    return b;
+  }
   const w = Writer.create();
   stringField(w, 5, nonce);
   return Buffer.from(w.finish());

@@ -60,3 +60,32 @@ test('DiscoveryRequest: different names, different bytes; names split by another
   const truncated = Buffer.from([0x1a, 0x05, 0x61]);
   assert.deepEqual(plain(decodeDiscoveryRequest(truncated)), reference(truncated));
 });
+
+test('encodedResource: the SotW and delta fields are what protobufjs encodes for Any and Resource', async () => {
+  const { encodedResource } = await import('../../src/xds/resource');
+  const { TYPE_URL } = await import('../../src/xds/protos');
+  const anyType = envoyType('google.protobuf.Any');
+  const resourceType = envoyType('envoy.service.discovery.v3.Resource');
+  const responseType = envoyType('envoy.service.discovery.v3.DiscoveryResponse');
+  const deltaType = envoyType('envoy.service.discovery.v3.DeltaDiscoveryResponse');
+  fc.assert(
+    fc.property(
+      fc.constantFrom('cluster', 'endpoint', 'listener', 'route' as const),
+      fc.string({ maxLength: 200, unit: 'grapheme' }),
+      fc.uint8Array({ maxLength: 20_000 }),
+      fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+      (kind, name, raw, version) => {
+        const bytes = Buffer.from(raw);
+        const r = encodedResource(kind, name, bytes, version);
+        const any = anyType.fromObject({ type_url: TYPE_URL[kind], value: bytes });
+        // A response holding only this resource: the field is exactly `resources` of it.
+        const sotw = Buffer.from(responseType.encode(responseType.fromObject({ resources: [any] })).finish());
+        assert.ok(r.sotwField.equals(sotw), 'SotW field');
+        const res = resourceType.fromObject({ version: r.version, resource: any, name });
+        const delta = Buffer.from(deltaType.encode(deltaType.fromObject({ resources: [res] })).finish());
+        assert.ok(r.deltaField.equals(delta), 'delta field');
+      },
+    ),
+    { numRuns: 200 },
+  );
+});

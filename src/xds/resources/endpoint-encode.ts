@@ -143,5 +143,6 @@ export function encodeClusterLoadAssignmentFast(cla: object): Buffer | null {
     }
   }
   if (present(cla.policy) && !policy(w, cla.policy)) return null;
-  return Buffer.from(w.finish());
+  const out = w.finish();
+  return Buffer.isBuffer(out) ? out : Buffer.from(out);
 }

@@ -15,7 +15,7 @@
  */
 import { TYPE_URL, RESOURCE_KINDS, type ResourceKind } from './protos';
 import { XdsStream } from './stream-base';
-import type { ResourceSet, Snapshot } from './snapshot';
+import { changedNames, type ResourceSet, type Snapshot } from './snapshot';
 import { contentHash, type EncodedResource } from './resource';
 import { sotwOutgoing, sotwResponseBody, type DiscoveryRequest } from './wire';
 import { ADD_ORDER, REMOVE_ORDER, errorDetailMessage, type TypeStatus } from './stream-common';
@@ -76,6 +76,33 @@ function sharedNames(subKey: string, names: string[]): string[] {
   if (nameLists.size >= MAX_NAME_LISTS) nameLists.delete(nameLists.keys().next().value as string);
   nameLists.set(subKey, names);
   return names;
+}
+
+/**
+ * Names that differ between two sets of a view, computed once per pair and
+ * shared by every stream that goes from one to the other: a snapshot change
+ * costs each stream a look-up of the (few) changed names in its
+ * subscription, not a comparison of all its names.
+ */
+const changes = new WeakMap<ResourceSet, WeakMap<ResourceSet, Set<string>>>();
+function changedBetween(from: ResourceSet, to: ResourceSet): Set<string> {
+  let byTo = changes.get(from);
+  if (!byTo) changes.set(from, (byTo = new WeakMap()));
+  let c = byTo.get(to);
+  if (!c) byTo.set(to, (c = changedNames(from, to)));
+  return c;
+}
+function removes(from: ResourceSet, to: ResourceSet): boolean {
+  if (from === to) return false;
+  for (const n of changedBetween(from, to)) if (!to.resources.has(n)) return true;
+  return false;
+}
+/** Subscriptions as sets, shared by the streams that share a name list. */
+const nameSets = new WeakMap<readonly string[], Set<string>>();
+function nameSet(names: readonly string[]): Set<string> {
+  let set = nameSets.get(names);
+  if (!set) nameSets.set(names, (set = new Set(names)));
+  return set;
 }
 
 function isWildcardCapable(kind: ResourceKind): boolean {
@@ -159,7 +186,7 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
       if (s[kind] === st.sentSet) continue;
       if (this.touchesSubscription(st, st.sentSet, s[kind])) {
         st.dirty = true;
-        if (prev && isWildcardCapable(kind) && [...prev[kind].resources.keys()].some((n) => !s[kind].resources.has(n))) this.removalPending = true;
+        if (prev && isWildcardCapable(kind) && removes(prev[kind], s[kind])) this.removalPending = true;
       }
     }
     this.scheduleFlush();
@@ -168,7 +195,15 @@ export class SotwStream extends XdsStream<DiscoveryRequest> {
   private touchesSubscription(st: SotwTypeState, sent: ResourceSet | null, next: ResourceSet): boolean {
     if (sent === null) return st.wildcard || st.names.length > 0;
     if (st.wildcard) return sent.version !== next.version;
-    for (const name of st.names) if (sent.resources.get(name)?.version !== next.resources.get(name)?.version) return true;
+    if (sent === next) return false;
+    const changed = changedBetween(sent, next);
+    if (changed.size === 0) return false;
+    if (changed.size <= st.names.length) {
+      const names = nameSet(st.names);
+      for (const n of changed) if (names.has(n)) return true;
+      return false;
+    }
+    for (const name of st.names) if (changed.has(name)) return true;
     return false;
   }
 

@@ -214,6 +214,7 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
       const cluster = serviceOf(ep, spec);
       await fleets.mark(round + 1, cluster);
       hb.silenced.add(ep);
+      const before = await getText(server.baseUrl, '/metrics'); // also resets the event-loop delay histogram
       const at = nowMs();
       const status = await heartbeat(server.baseUrl, ep, round % 2 === 0 ? { cpu: 0.95, memory: 0.9, network: 0.9 } : STEADY_LOAD);
       if (status !== 204) errors.push(`trigger heartbeat: HTTP ${status}`);
@@ -224,7 +225,9 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
       others += r.others;
       affected += r.times.length;
       const d = dist(r.times.map((t) => t - at));
-      log(`convergence round ${round + 1}/${a.rounds} (${round % 2 === 0 ? 'overload' : 'recover'} ep-${ep} of ${cluster}): ${r.times.length}/${a.proxies} proxies, p50 ${d.p50.toFixed(0)} ms, p99 ${d.p99.toFixed(0)} ms, max ${d.max.toFixed(0)} ms (received: p50 ${dist(r.recv.map((t) => t - at)).p50.toFixed(0)} ms)`, t0);
+      const after = await getText(server.baseUrl, '/metrics');
+      const sent = (type: string): number => metricSum(after, 'edge_xds_responses_total', `type="${type}"`) - metricSum(before, 'edge_xds_responses_total', `type="${type}"`);
+      log(`convergence round ${round + 1}/${a.rounds} (${round % 2 === 0 ? 'overload' : 'recover'} ep-${ep} of ${cluster}): ${r.times.length}/${a.proxies} proxies, p50 ${d.p50.toFixed(0)} ms, p99 ${d.p99.toFixed(0)} ms, max ${d.max.toFixed(0)} ms (received: p50 ${dist(r.recv.map((t) => t - at)).p50.toFixed(0)} ms); server: ${sent('endpoint')} EDS + ${sent('cluster')} CDS responses, event loop delay max ${(metricSum(after, 'nodejs_eventloop_lag_max_seconds') * 1000).toFixed(0)} ms`, t0);
       await sleep(1500);
     }
     result.convergence = { ...dist(conv), affected: Math.round(affected / Math.max(1, a.rounds)), expected: a.proxies, bytesPerPush: dist(bytes), otherResources: others, rounds: a.rounds };

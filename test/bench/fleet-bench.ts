@@ -282,6 +282,7 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
       await Promise.all(servers.map((s) => s.stop()));
       servers.length = 0;
       result.floor = await runFloor(a, fixture, fleetOpts, t0);
+      if (!result.floor) errors.push('floor: the fleet did not sync against the floor server (no floor figures)');
     }
   } finally {
     hb?.stop();
@@ -303,6 +304,11 @@ async function runFloor(a: FleetArgs, fixture: Awaited<ReturnType<typeof capture
     log(`floor: ${a.proxies} ${a.mode} streams against the minimal grpc-js server`, t0);
     fleets.all.push(await Fleet.start(fleetOpts(`127.0.0.1:${floor.port}`, a.proxies, 'floor')));
     const sync = await fleets.waitSynced(a.proxies, a.syncTimeoutMs, t0);
+    if (sync.synced < a.proxies) {
+      // A floor that did not sync measures nothing: say so instead of reporting a convergence of a broken fleet.
+      log(`floor: only ${sync.synced}/${a.proxies} streams synced; no floor figures`, t0);
+      return null;
+    }
     // One push: the pre-encoded change of one ClusterLoadAssignment to every stream.
     await sleep(1000);
     await fleets.mark(1, fixture.changed[0]);

@@ -33,7 +33,13 @@ export async function captureFixture(target: string, node: FleetNode, changeClus
       call.on('data', (b: Buffer) => {
         const r = parseResponse(b, false);
         if (!r.kind) return;
-        got[r.kind] = r.resources.map((x) => [x.name, Buffer.from(x.bytes).toString('base64')]);
+        const list: Array<[string, string]> = r.resources.map((x) => [x.name, Buffer.from(x.bytes).toString('base64')]);
+        if (r.kind === 'endpoint' || r.kind === 'route') {
+          // SotW EDS/RDS responses after the first name only what changed: merge, as a proxy does.
+          const held = new Map(got[r.kind] ?? []);
+          for (const [n, v] of list) held.set(n, v);
+          got[r.kind] = [...held].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        } else got[r.kind] = list;
         if (r.kind === 'cluster') call.write(sotwRequest(null, TYPE_URL.endpoint, r.resources.map((x) => x.name).sort(), '', ''));
         if (r.kind === 'listener') call.write(sotwRequest(null, TYPE_URL.route, [...new Set(r.resources.flatMap((x) => rdsNamesOfListener(x.bytes)))].sort(), '', ''));
         if (got.cluster && got.endpoint && got.listener && got.route) {

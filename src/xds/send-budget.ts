@@ -28,17 +28,45 @@ export interface BudgetTicket {
   released: boolean;
 }
 
-const NOOP = (): void => {};
+type Task = () => void;
+const NOOP: Task = () => {};
+
+/** A FIFO of callbacks with O(1) shift (thousands of streams queue at once during a fleet's sync). */
+class TaskQueue {
+  private items: Task[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(t: Task): void {
+    this.items.push(t);
+  }
+
+  /** The oldest task, removed; undefined when empty. */
+  shift(): Task | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const t = this.items[this.head]!;
+    this.items[this.head++] = NOOP; // let it be collected
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return t;
+  }
+}
 
 export class SendBudget {
   private inFlight = 0;
-  /** Tasks waiting for a slice (stream flushes), FIFO with a moving head. */
-  private tasks: Array<() => void> = [];
-  private taskHead = 0;
+  /** Tasks waiting for a slice (stream flushes and budget turns). */
+  private readonly tasks = new TaskQueue();
   private sliceScheduled = false;
-  /** FIFO of waiting streams: an array with a moving head (thousands wait during a fleet's sync). */
-  private waiting: Array<() => void> = [];
-  private head = 0;
+  /** Streams waiting for room in the budget, in order. */
+  private readonly waiting = new TaskQueue();
   private readonly tickets = new Set<BudgetTicket>();
   private sweeper: NodeJS.Timeout | null = null;
   private waking = false;
@@ -56,7 +84,7 @@ export class SendBudget {
   }
 
   get queuedTasks(): number {
-    return this.tasks.length - this.taskHead;
+    return this.tasks.size;
   }
 
   private readonly runSlice = (): void => {
@@ -64,19 +92,11 @@ export class SendBudget {
     const end = performance.now() + this.sliceMs;
     // At least one task per slice, so work always progresses.
     do {
-      if (this.taskHead >= this.tasks.length) break;
-      const task = this.tasks[this.taskHead]!;
-      this.tasks[this.taskHead++] = NOOP;
+      const task = this.tasks.shift();
+      if (!task) break;
       task();
     } while (performance.now() < end);
-    if (this.taskHead >= this.tasks.length) {
-      this.tasks = [];
-      this.taskHead = 0;
-    } else {
-      if (this.taskHead > 1024 && this.taskHead * 2 > this.tasks.length) {
-        this.tasks = this.tasks.slice(this.taskHead);
-        this.taskHead = 0;
-      }
+    if (this.tasks.size > 0) {
       this.sliceScheduled = true;
       setImmediate(this.runSlice);
     }
@@ -87,7 +107,7 @@ export class SendBudget {
   }
 
   get waitingStreams(): number {
-    return this.waiting.length - this.head;
+    return this.waiting.size;
   }
 
   /**
@@ -143,18 +163,7 @@ export class SendBudget {
 
   private readonly serveWaiters = (): void => {
     this.waking = false;
-    if (this.head < this.waiting.length && this.inFlight < this.limitBytes) {
-      const next = this.waiting[this.head]!;
-      this.waiting[this.head++] = NOOP;
-      next();
-    }
-    if (this.head === this.waiting.length) {
-      this.waiting = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
-      this.waiting = this.waiting.slice(this.head);
-      this.head = 0;
-    }
+    if (this.inFlight < this.limitBytes) this.waiting.shift()?.();
     this.wake(); // the next waiter, in this slice if time remains
   };
 

@@ -21,6 +21,7 @@ import { parseDuration } from '../../src/config';
 import { startCliServer, type CliServer } from '../helpers/cli-server';
 import { XdsClient } from '../helpers/xds-client';
 import { sleep } from '../helpers/wait';
+import { prng as rng } from '../helpers/prng';
 
 interface Args {
   nodes: number;
@@ -62,17 +63,6 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-/** Deterministic PRNG (mulberry32) so runs are comparable. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface SimNode {
   id: string;

@@ -19,17 +19,8 @@ import { serializeOutgoing, type DeltaDiscoveryRequest } from '../../src/xds/wir
 import type { SnapshotSource } from '../../src/xds/source';
 import type { StreamCallbacks } from '../../src/xds/stream-common';
 import { ReferenceDeltaStream } from './delta-reference';
+import { prng } from '../helpers/prng';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class FakeCall extends EventEmitter {
   readonly out: Buffer[] = [];

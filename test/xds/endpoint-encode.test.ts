@@ -9,17 +9,8 @@ import { buildClusterLoadAssignment } from '../../src/xds/resources/endpoint';
 import { encodeMessage, RESOURCE_TYPE_NAME } from '../../src/xds/resources/encode';
 import { encodeClusterLoadAssignmentFast } from '../../src/xds/resources/endpoint-encode';
 import type { EndpointAssignment } from '../../src/model/types';
+import { prng } from '../helpers/prng';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HEALTH = ['HEALTHY', 'DEGRADED', 'UNHEALTHY', 'DRAINING'] as const;
 

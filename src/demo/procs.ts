@@ -47,43 +47,28 @@ export class ProcessSet {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     child.stdin?.on('error', () => undefined);
-    let done = false;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => {
-      done = true;
-      resolve();
-    }));
-    const p: Proc = {
-      name,
-      pid: child.pid ?? -1,
-      child,
-      exited,
-      alive: () => !done,
-      output: () => out,
-      stop: async (signal = 'SIGTERM', graceMs = 4000) => {
-        if (!done) {
-          child.kill(signal);
-          const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-          await exited;
-          clearTimeout(t);
-        }
-        this.procs.delete(p);
-      },
-    };
-    this.procs.add(p);
-    this.pids.push(p.pid);
-    return p;
+    return this.track(name, child, () => out);
   }
 
   /** Adopts a process started elsewhere (load generators). */
   adopt(name: string, child: ChildProcess): void {
-    if (child.pid) this.pids.push(child.pid);
+    this.track(name, child, () => '');
+  }
+
+  /** Follows a child until it exits; stop() signals it (SIGKILL after graceMs) and forgets it. */
+  private track(name: string, child: ChildProcess, output: () => string): Proc {
     let done = child.exitCode !== null || child.signalCode !== null;
     const exited = new Promise<void>((resolve) => (done ? resolve() : child.once('exit', () => {
       done = true;
       resolve();
     })));
     const p: Proc = {
-      name, pid: child.pid ?? -1, child, exited, alive: () => !done, output: () => '',
+      name,
+      pid: child.pid ?? -1,
+      child,
+      exited,
+      alive: () => !done,
+      output,
       stop: async (signal = 'SIGTERM', graceMs = 4000) => {
         if (!done) {
           child.kill(signal);
@@ -95,6 +80,8 @@ export class ProcessSet {
       },
     };
     this.procs.add(p);
+    if (child.pid) this.pids.push(child.pid);
+    return p;
   }
 
   /** SIGTERM everything still running, SIGKILL after `graceMs`. */

@@ -43,16 +43,21 @@ const intern = (s: string): string => {
  * a hash of the response without its nonce (streams in the same state get the
  * same bytes but for the nonce). Names and versions are interned.
  */
+/** A hash of a response without its nonce: streams in the same state get the same bytes but for the nonce. */
+function contentKey(buf: Buffer, env: Envelope): string {
+  const h = createHash('sha1');
+  if (env.nonceEnd > env.nonceStart) h.update(buf.subarray(0, env.nonceStart)).update(buf.subarray(env.nonceEnd));
+  else h.update(buf);
+  return h.digest('base64');
+}
+
 interface HeldResource {
   name: string;
   version: string;
 }
 const deltaParsed = new Map<string, HeldResource[]>();
 function deltaResources(kind: ResourceKind, buf: Buffer, env: Envelope): HeldResource[] {
-  const h = createHash('sha1');
-  if (env.nonceEnd > env.nonceStart) h.update(buf.subarray(0, env.nonceStart)).update(buf.subarray(env.nonceEnd));
-  else h.update(buf);
-  const key = h.digest('base64');
+  const key = contentKey(buf, env);
   const hit = deltaParsed.get(key);
   if (hit) return hit;
   const list: HeldResource[] = [];
@@ -82,10 +87,7 @@ function sotwParsed(kind: ResourceKind, buf: Buffer, env: Envelope): SotwParsed 
   let key: string;
   if (buf.length > 32 * 1024) key = `${kind}|${env.version}|${buf.length - (env.nonceEnd - env.nonceStart)}`;
   else {
-    const h = createHash('sha1');
-    if (env.nonceEnd > env.nonceStart) h.update(buf.subarray(0, env.nonceStart)).update(buf.subarray(env.nonceEnd));
-    else h.update(buf);
-    key = `${kind}|${h.digest('base64')}`;
+    key = `${kind}|${contentKey(buf, env)}`;
   }
   const hit = sotwCache.get(key);
   if (hit) return hit;

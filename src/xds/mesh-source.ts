@@ -287,8 +287,13 @@ export class MeshSource implements SnapshotSource {
     const quiet = !this.timer && now - this.lastFlushAt >= this.coalesceMs;
     if (!this.timer) this.firstChangeAt = now;
     const wait = immediate || quiet ? 0 : Math.max(0, Math.min(this.coalesceMs, this.firstChangeAt + this.maxDelayMs - now));
+    this.arm(wait, wait === 0);
+  }
+
+  /** (Re)sets the one flush timer. */
+  private arm(wait: number, atOnce: boolean): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timerAtOnce = wait === 0;
+    this.timerAtOnce = atOnce;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.timerAtOnce = false;
@@ -334,10 +339,7 @@ export class MeshSource implements SnapshotSource {
     this.log.debug({ ms: Math.round(seconds * 1000), topology, services: dirty === null ? 'all' : dirty.size, heldBack: this.dirty.size }, 'snapshots recomputed');
     if (retryAt !== Infinity && !this.timer) {
       this.firstChangeAt = Date.now();
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.flush();
-      }, Math.max(10, retryAt - Date.now()));
+      this.arm(Math.max(10, retryAt - Date.now()), false);
     }
   }
 

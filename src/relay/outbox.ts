@@ -5,6 +5,7 @@
  * undelivered heartbeat of a node is kept (the global tier needs the latest
  * state, not the history), as a new entry after everything before it.
  */
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { GroupCommitBatcher } from '../store';
 import type { HeartbeatInput, NodeRegistration } from '../registry/types';
@@ -40,12 +41,54 @@ function fromRow(r: Row): OutboxEntry {
   return { seq, op: { op: 'deregister', nodeId: r.node_id } };
 }
 
+/** kv keys of the relay's own position, stored in the relay's database next to the outbox. */
+const EPOCH_KEY = 'relay_outbox:epoch';
+const ACKED_KEY = 'relay_outbox:acked';
+
+/**
+ * Sequence numbers mean something only within one epoch (one incarnation of
+ * the relay): the global tier keeps its applied position per (relay, epoch).
+ * A new epoch is chosen at every start, so a database restored from an older
+ * copy or re-created can never reuse numbers the global tier already applied;
+ * what is still pending is simply resent under the new epoch (every op is
+ * idempotent when replayed in order).
+ */
 export class Outbox {
   private readonly batcher: GroupCommitBatcher<OutboxOp, void>;
   private listeners = new Set<() => void>();
+  private currentEpoch: string | null = null;
 
   constructor(private readonly db: Knex) {
     this.batcher = new GroupCommitBatcher<OutboxOp, void>({ write: (ops) => this.write(ops), maxDelayMs: 5, maxBatch: 1000 });
+  }
+
+  /** Chooses and persists a new epoch (at start, and when the global tier's view of our position is ahead of ours). */
+  async newEpoch(): Promise<string> {
+    const epoch = randomUUID();
+    await this.db.transaction(async (trx) => {
+      await trx('kv').insert({ key: EPOCH_KEY, value: JSON.stringify(epoch), updated_at: Date.now() }).onConflict('key').merge();
+      // Positions of the old epoch mean nothing in the new one.
+      await trx('kv').insert({ key: ACKED_KEY, value: '0', updated_at: Date.now() }).onConflict('key').merge();
+    });
+    this.currentEpoch = epoch;
+    return epoch;
+  }
+
+  /** The epoch of this incarnation (newEpoch() must have run). */
+  get epoch(): string {
+    if (this.currentEpoch === null) throw new Error('outbox epoch not chosen yet (newEpoch() first)');
+    return this.currentEpoch;
+  }
+
+  /** The highest sequence number assigned in this epoch: pending entries, or the last acknowledged one. */
+  async maxAssigned(): Promise<number> {
+    const [hw, acked] = await Promise.all([this.highWater(), this.acked()]);
+    return Math.max(hw, acked);
+  }
+
+  private async acked(): Promise<number> {
+    const row = (await this.db('kv').where({ key: ACKED_KEY }).first()) as { value: string } | undefined;
+    return row ? Number(JSON.parse(row.value)) || 0 : 0;
   }
 
   /** Resolves once the op is durable. */
@@ -86,7 +129,11 @@ export class Outbox {
 
   /** Drops everything the global tier acknowledged (seq <= upTo). */
   async acknowledge(upTo: number): Promise<void> {
-    await this.db('relay_outbox').where('seq', '<=', upTo).delete();
+    // The acknowledged position is kept with the deletion: maxAssigned() must never go back.
+    await this.db.transaction(async (trx) => {
+      const n = await trx('relay_outbox').where('seq', '<=', upTo).delete();
+      if (n > 0) await trx('kv').insert({ key: ACKED_KEY, value: JSON.stringify(upTo), updated_at: Date.now() }).onConflict('key').merge();
+    });
   }
 
   async pending(): Promise<number> {

@@ -75,6 +75,8 @@ export class RelayTier {
   readonly link: UpstreamLink;
   private readonly snapshots: SnapshotStore;
   private chain: Promise<void> = Promise.resolve();
+  /** Times the global tier's view of our position was found ahead of ours (each one started a new epoch). */
+  epochResets = 0;
   private readonly log: Logger;
 
   constructor(private readonly opts: RelayTierOptions) {
@@ -100,15 +102,17 @@ export class RelayTier {
       onNodes: (full, nodes, removed) => this.serial(() => this.applyNodes(full, nodes, removed)),
       onDisconnected: () => this.source.setDisconnected(),
       onInSync: () => void this.serial(async () => this.source.setInSync()),
+      onEpochReset: () => this.epochResets++,
     });
   }
 
-  /** Serves what was stored from an earlier run, then connects upstream. */
+  /** Serves what was stored from an earlier run, then connects upstream (under a new outbox epoch). */
   async start(): Promise<void> {
+    const epoch = await this.opts.outbox.newEpoch();
     const stored = await this.snapshots.loadAll();
     this.source.preload(stored);
     for (const view of stored.keys()) this.link.watch(view);
-    this.log.info({ views: stored.size, upstreams: this.opts.upstreams }, 'relay started');
+    this.log.info({ views: stored.size, upstreams: this.opts.upstreams, epoch, pending: await this.opts.outbox.pending() }, 'relay started');
     this.link.start();
   }
 

@@ -28,7 +28,13 @@ export interface RelaySyncServerOptions {
 }
 
 type Call = grpc.ServerDuplexStream<RelayMessage__Output, GlobalMessage>;
-const seqKey = (relayId: string): string => `relay_seq:${relayId}`;
+/**
+ * The applied position is scoped to the relay's epoch (its incarnation): a relay
+ * that restarts, or whose database was restored, starts a new epoch at 0, so
+ * nothing it sends is mistaken for an op already applied.
+ */
+const seqKey = (relayId: string, epoch: string): string => (epoch ? `relay_seq:${relayId}:${epoch}` : `relay_seq:${relayId}`);
+const EPOCH_RE = /^[A-Za-z0-9-]{1,64}$/;
 
 export class RelaySyncServer {
   private readonly sessions = new Set<RelaySession>();
@@ -62,6 +68,8 @@ class RelaySession {
   relayId: string | null = null;
   private readonly views = new Map<string, { unwatch: () => void; sent: Map<string, string> }>();
   private appliedSeq = 0;
+  private epoch = '';
+  private helloSeen = false;
   private chain: Promise<void> = Promise.resolve();
   private queuedForwards = 0;
   private unsubscribe: (() => void) | null = null;
@@ -110,10 +118,12 @@ class RelaySession {
 
   private onMessage(m: RelayMessage__Output): void {
     if (this.closed) return;
-    if (m.msg !== 'hello' && this.relayId === null) return this.fail('the first message on a relay sync stream must be hello');
+    if (m.msg !== 'hello' && this.relayId === null && !this.helloSeen) return this.fail('the first message on a relay sync stream must be hello');
     switch (m.msg) {
       case 'hello':
-        return void this.enqueue(() => this.onHello(m.hello!.registration_json));
+        if (this.helloSeen) return this.fail('hello may be sent only once per relay sync stream');
+        this.helloSeen = true;
+        return void this.enqueue(() => this.onHello(m.hello!.registration_json, m.hello!.epoch));
       case 'watch':
         for (const v of m.watch!.views) this.watchView(v.view, v.have);
         return;
@@ -135,14 +145,24 @@ class RelaySession {
     return this.chain;
   }
 
-  private async onHello(json: string): Promise<void> {
-    const parsed = registrationSchema.safeParse(JSON.parse(json));
+  private async onHello(json: string, epoch: string): Promise<void> {
+    if (epoch !== '' && !EPOCH_RE.test(epoch)) throw new Error('hello.epoch: must be 1-64 characters of [A-Za-z0-9-]');
+    let body: unknown;
+    try {
+      body = JSON.parse(json);
+    } catch {
+      throw new Error('hello.registration_json: not valid JSON');
+    }
+    const parsed = registrationSchema.safeParse(body);
     if (!parsed.success) throw new Error(`relay registration: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
     const reg = { ...parsed.data, role: 'relay' as const };
     this.relayId = reg.id;
+    this.epoch = epoch;
     await this.opts.registry.register(reg);
-    this.appliedSeq = (await this.opts.store.getSetting<number>(seqKey(reg.id))) ?? 0;
-    this.log.info({ relay: reg.id, region: reg.region, appliedSeq: this.appliedSeq }, 'relay connected');
+    this.appliedSeq = (await this.opts.store.getSetting<number>(seqKey(reg.id, epoch))) ?? 0;
+    // Positions of the relay's earlier epochs are never needed again.
+    if (epoch) await this.opts.store.deleteSettings(`relay_seq:${reg.id}:`, seqKey(reg.id, epoch));
+    this.log.info({ relay: reg.id, region: reg.region, epoch, appliedSeq: this.appliedSeq }, 'relay connected');
     this.send({ nodes: { full: true, nodes_json: [...this.opts.registry.nodes().values()].map((n) => JSON.stringify(n)), removed: [] } });
     this.send({ forward_ack: { seq: this.appliedSeq } });
     this.unsubscribe = this.opts.registry.onChange((c: RegistryChange) => this.changedNodes.add(c.nodeId));
@@ -171,7 +191,7 @@ class RelaySession {
       this.appliedSeq = seq;
     }
     if (this.queuedForwards > 0) return; // acknowledge once per burst
-    await this.opts.store.putSetting(seqKey(this.relayId!), this.appliedSeq);
+    await this.opts.store.putSetting(seqKey(this.relayId!, this.epoch), this.appliedSeq);
     const acked = this.appliedSeq;
     this.send({ forward_ack: { seq: acked } });
     // Once the views that include these ops are published, tell the relay.

@@ -24,6 +24,8 @@ export interface UpstreamLinkOptions {
   onNodes(full: boolean, nodes: EdgeNode[], removed: string[]): void;
   onDisconnected(): void;
   onInSync(): void;
+  /** The global tier's view of our position was ahead of ours: a new epoch was started and everything pending is resent. */
+  onEpochReset?(from: string, to: string, globalSeq: number, ours: number): void;
 }
 
 const MAX_IN_FLIGHT = 2000;
@@ -103,7 +105,13 @@ export class UpstreamLink {
     };
     call.on('error', (err: Error) => lost(err.message));
     call.on('end', () => lost('stream ended'));
-    this.send({ hello: { registration_json: JSON.stringify({ ...this.opts.registration(), role: 'relay' }) } });
+    void this.hello(call);
+  }
+
+  private async hello(call: grpc.ClientDuplexStream<RelayMessage, GlobalMessage__Output>): Promise<void> {
+    const highWater = await this.opts.outbox.maxAssigned();
+    if (this.call !== call) return;
+    this.send({ hello: { registration_json: JSON.stringify({ ...this.opts.registration(), role: 'relay' }), epoch: this.opts.outbox.epoch, high_water: highWater } });
   }
 
   private onConnected(target: string): void {
@@ -116,7 +124,7 @@ export class UpstreamLink {
     this.heartbeatTimer.unref();
   }
 
-  private onLost(target: string, why: string): void {
+  private onLost(target: string, why: string, immediately = false): void {
     const wasConnected = this.connected;
     this.connected = false;
     this.inSync = false;
@@ -130,6 +138,10 @@ export class UpstreamLink {
       this.log.debug({ upstream: target, why }, 'global tier unreachable');
     }
     if (this.closed) return;
+    if (immediately) {
+      this.retryTimer = setTimeout(() => this.connect(), 0);
+      return;
+    }
     this.index++; // try the next upstream
     const delay = this.backoffMs * (0.75 + Math.random() * 0.5);
     // Back within a heartbeat interval: a restarted global tier waits two intervals before it
@@ -162,7 +174,12 @@ export class UpstreamLink {
   }
 
   private firstAck = true;
+  private resetting = false;
   private async onAck(seq: number): Promise<void> {
+    const call = this.call;
+    const ours = Math.max(this.sentSeq, await this.opts.outbox.maxAssigned());
+    if (this.call !== call || this.resetting) return;
+    if (seq > ours) return this.resetEpoch(seq, ours);
     if (this.firstAck) {
       // The answer to hello: the global tier's last applied seq. What is still pending must be applied first.
       this.firstAck = false;
@@ -172,6 +189,30 @@ export class UpstreamLink {
     await this.opts.outbox.acknowledge(seq);
     this.inFlight = 0;
     void this.pump();
+  }
+
+  /**
+   * The global tier says it applied ops we never assigned (a database restored
+   * from an older copy, or a forged message under our id): trusting it would
+   * drop our pending ops as duplicates. Nothing is acknowledged; a new epoch
+   * starts and the stream is reopened, so every pending op is sent again.
+   */
+  private async resetEpoch(globalSeq: number, ours: number): Promise<void> {
+    this.resetting = true;
+    try {
+      const from = this.opts.outbox.epoch;
+      const to = await this.opts.outbox.newEpoch();
+      this.log.warn({ globalSeq, ours, from, to }, 'the global tier is ahead of this relay\'s outbox: new epoch, resending everything pending');
+      this.opts.onEpochReset?.(from, to, globalSeq, ours);
+      const call = this.call;
+      if (call) {
+        this.call = null;
+        call.cancel();
+        this.onLost(this.connectedTo ?? '', 'epoch reset', true);
+      }
+    } finally {
+      this.resetting = false;
+    }
   }
 
   private markInSync(): void {

@@ -73,6 +73,8 @@ export class ServerTierAdmin implements TierAdmin {
       connected: r.tier.link.isConnected,
       inSync: r.tier.source.synced,
       outboxPending: await r.outbox.pending(),
+      outboxEpoch: r.outbox.epoch,
+      epochResets: r.tier.epochResets,
       views: r.tier.source.modes(),
     };
   }

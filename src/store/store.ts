@@ -191,6 +191,11 @@ export class Store {
       .merge();
   }
 
+  /** Deletes every setting whose key starts with `prefix`, except `keep` (a range, not LIKE: ids may hold `_`). */
+  async deleteSettings(prefix: string, keep: string): Promise<void> {
+    await this.db('kv').where('key', '>=', prefix).andWhere('key', '<', `${prefix}\uffff`).andWhereNot('key', keep).delete();
+  }
+
   /** Closes the heartbeat writer thread (after its in-flight batches) and the database. */
   async close(): Promise<void> {
     this.closed = true;

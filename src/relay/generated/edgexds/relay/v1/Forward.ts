@@ -5,7 +5,8 @@ import type { Long } from '@grpc/proto-loader';
 
 export interface Forward {
   /**
-   * Relay outbox sequence: strictly increasing; the global tier skips any seq it already applied.
+   * Relay outbox sequence: strictly increasing within the relay's epoch; the global
+   * tier skips any seq it already applied in that epoch.
    */
   'seq'?: (number | string | Long);
   /**
@@ -19,7 +20,8 @@ export interface Forward {
 
 export interface Forward__Output {
   /**
-   * Relay outbox sequence: strictly increasing; the global tier skips any seq it already applied.
+   * Relay outbox sequence: strictly increasing within the relay's epoch; the global
+   * tier skips any seq it already applied in that epoch.
    */
   'seq': (number);
   /**

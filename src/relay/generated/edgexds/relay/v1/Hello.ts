@@ -11,6 +11,17 @@ export interface Hello {
    * Outbox sequence numbers up to this one were acknowledged before (informational).
    */
   'acked_seq'?: (number | string | Long);
+  /**
+   * The relay's incarnation: sequence numbers are scoped to it. A new epoch is
+   * chosen at every relay start (and when the global tier's position is ahead of
+   * the relay's own), so a restored or re-created relay database never reuses
+   * numbers the global tier already applied. Empty: an older relay, one position per relay id.
+   */
+  'epoch'?: (string);
+  /**
+   * The highest sequence number the relay has assigned in this epoch.
+   */
+  'high_water'?: (number | string | Long);
 }
 
 export interface Hello__Output {
@@ -22,4 +33,15 @@ export interface Hello__Output {
    * Outbox sequence numbers up to this one were acknowledged before (informational).
    */
   'acked_seq': (number);
+  /**
+   * The relay's incarnation: sequence numbers are scoped to it. A new epoch is
+   * chosen at every relay start (and when the global tier's position is ahead of
+   * the relay's own), so a restored or re-created relay database never reuses
+   * numbers the global tier already applied. Empty: an older relay, one position per relay id.
+   */
+  'epoch': (string);
+  /**
+   * The highest sequence number the relay has assigned in this epoch.
+   */
+  'high_water': (number);
 }

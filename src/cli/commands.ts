@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { OptionError, OptionSpec, SERVE_OPTIONS, ServerOptions, resolveOptions, resolveServerOptions } from '../config';
 import { createLogger } from '../observability';
 import { RunningServer, startServer } from '../server';
-import { appliedMigrations, migrateLatest, openDatabase } from '../store';
+import { DatabaseUnusableError, appliedMigrations, migrateLatest, openDatabase } from '../store';
 import { registerExplain } from './explain';
 import { registerBootstrap } from './bootstrap';
 import { registerDemoCommands } from './demo';
@@ -115,7 +115,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    if (err instanceof OptionError) {
+    if (err instanceof OptionError || err instanceof DatabaseUnusableError) {
       process.stderr.write(`edge-xds: ${err.message}\n`);
       process.exit(2);
     }

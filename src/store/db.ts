@@ -35,16 +35,95 @@ export function databaseOptions(db: Db): Readonly<Required<OpenDatabaseOptions>>
 /** Prepared statements kept per connection (by SQL text). */
 const STATEMENT_CACHE = 64;
 
+/** The database cannot be used as given (the CLI exits 2 with this message, no stack). */
+export class DatabaseUnusableError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`database ${file}: ${reason}`);
+    this.name = 'DatabaseUnusableError';
+  }
+}
+
+/** Kernel pseudo-filesystems (statfs f_type): a database there can never work, and mkdir in them can spin forever. */
+const VIRTUAL_FS = new Map<number, string>([
+  [0x9fa0, 'procfs'],
+  [0x62656572, 'sysfs'],
+  [0x64626720, 'debugfs'],
+  [0x27e0eb, 'cgroup'],
+  [0x63677270, 'cgroup2'],
+  [0x1cd1, 'devpts'],
+]);
+
+/**
+ * Checks the database path before anything is created: the nearest existing
+ * ancestor must be a writable directory on a real filesystem, and the file, if
+ * present, a regular file. Throws DatabaseUnusableError naming the problem.
+ */
+export function checkDatabasePath(file: string): void {
+  if (fs.existsSync(file) && !fs.statSync(file).isFile()) throw new DatabaseUnusableError(file, 'exists and is not a regular file (a directory?)');
+  let dir = path.dirname(file);
+  while (!fs.existsSync(dir)) {
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  const st = fs.statSync(dir);
+  if (!st.isDirectory()) throw new DatabaseUnusableError(file, `${dir} is not a directory`);
+  const fsType = VIRTUAL_FS.get(Number(fs.statfsSync(dir).type));
+  if (fsType) throw new DatabaseUnusableError(file, `${dir} is on ${fsType}, a kernel pseudo-filesystem: choose a folder on a real disk`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch {
+    if (dir !== path.dirname(file) || !fs.existsSync(file)) throw new DatabaseUnusableError(file, `folder ${dir} is not writable`);
+  }
+}
+
+/** A one-line reason for a SQLite error met while opening or migrating (garbage, corrupt, locked, read-only...). */
+export function describeDatabaseError(err: unknown): string | null {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return null;
+  const reasons: Record<string, string> = {
+    SQLITE_NOTADB: 'is not a SQLite database (garbage, or encrypted)',
+    SQLITE_CORRUPT: 'is corrupted (restore it from a backup, or move it away to start empty)',
+    SQLITE_CANTOPEN: 'cannot be opened (missing folder, a directory, or no permission)',
+    SQLITE_BUSY: 'is locked by another process (another edge-xds on the same file?)',
+    SQLITE_LOCKED: 'is locked by another connection',
+    SQLITE_READONLY: 'is read-only (file, folder or filesystem): edge-xds must write to it',
+    SQLITE_PERM: 'access denied',
+    SQLITE_IOERR: 'I/O error (disk full, truncated file or failing disk)',
+    SQLITE_FULL: 'the disk is full',
+  };
+  // Extended codes (SQLITE_IOERR_SHORT_READ, SQLITE_CANTOPEN_ISDIR...) share their primary code's reason.
+  const key = Object.keys(reasons).find((k) => code === k || code.startsWith(`${k}_`));
+  const known = key === undefined ? undefined : reasons[key];
+  return `${known ?? 'cannot be used'} (${code}: ${(err as Error).message})`;
+}
+
 /** Opens a knex instance on a SQLite file with WAL, foreign keys and a busy timeout. */
 export function openDatabase(opts: OpenDatabaseOptions): Db {
   const file = opts.file === ':memory:' ? ':memory:' : path.resolve(opts.file);
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    checkDatabasePath(file);
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+    } catch (err) {
+      throw new DatabaseUnusableError(file, `cannot create folder ${path.dirname(file)}: ${(err as Error).message}`);
+    }
+  }
   const busy = opts.busyTimeoutMs ?? 5000;
   const sync = opts.synchronous === 'normal' ? 'NORMAL' : 'FULL';
   const db = knexFactory({
     client: 'better-sqlite3',
     connection: { filename: file },
     useNullAsDefault: true,
+    // A connection that cannot be made is reported once, by migrateLatest (DatabaseUnusableError), not as a stack per attempt.
+    log: {
+      warn: (m: unknown) => {
+        if (!(typeof m === 'string' && m.startsWith('Acquire connection error'))) process.emitWarning(String(m), 'KnexWarning');
+      },
+    },
     pool: {
       min: 1,
       max: 1,
@@ -135,10 +214,16 @@ const migrationConfig = (): Knex.MigratorConfig => ({
   tableName: 'knex_migrations',
 });
 
-/** Applies every pending migration; returns the names applied now. */
+/** Applies every pending migration; returns the names applied now. A database SQLite cannot use throws DatabaseUnusableError. */
 export async function migrateLatest(db: Db): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest(migrationConfig())) as [number, string[]];
-  return applied.map((f) => path.basename(f));
+  try {
+    const [, applied] = (await db.migrate.latest(migrationConfig())) as [number, string[]];
+    return applied.map((f) => path.basename(f));
+  } catch (err) {
+    const reason = describeDatabaseError(err);
+    if (reason) throw new DatabaseUnusableError(opened.get(db)?.file ?? '(database)', reason);
+    throw err;
+  }
 }
 
 /** Names of migrations already applied. */

@@ -1,4 +1,4 @@
-export { openDatabase, migrateLatest, appliedMigrations, migrationsDirectory } from './db';
+export { openDatabase, migrateLatest, appliedMigrations, migrationsDirectory, DatabaseUnusableError, checkDatabasePath } from './db';
 export type { Db, DbSync, OpenDatabaseOptions } from './db';
 export { Store } from './store';
 export type { HeartbeatBatchWrite, StoreOptions } from './store';

@@ -1,10 +1,10 @@
 /** The express application of the REST API. */
-import express, { Express } from 'express';
+import express, { Express, Router } from 'express';
 import type { Logger } from '../observability';
 import type { Metrics } from '../observability';
 import type { Registry } from '../registry';
 import { ApiError, sendError } from './errors';
-import { errorHandler, requestLog, requireJson, requireToken } from './middleware';
+import { errorHandler, paramRoutes, requestLog, requireJson, requireToken } from './middleware';
 import { nodesRouter } from './nodes';
 import { seedRouter } from './seed-routes';
 import { meshRouter, type MeshAdmin } from './mesh-routes';
@@ -59,14 +59,15 @@ export function createApp(opts: ApiOptions): Express {
   app.use(requireJson);
   app.use(express.json({ limit: MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
 
-  app.use('/v1', nodesRouter(opts.registry));
-  if (opts.mesh) app.use('/v1', meshRouter(opts.mesh));
-  if (opts.tier) app.use('/v1', tierRouter(opts.tier));
-  app.use('/', seedRouter(opts.registry));
+  const mounts: Array<[string, Router]> = [['/v1', nodesRouter(opts.registry)]];
+  if (opts.mesh) mounts.push(['/v1', meshRouter(opts.mesh)]);
+  if (opts.tier) mounts.push(['/v1', tierRouter(opts.tier)]);
+  mounts.push(['/', seedRouter(opts.registry)]);
+  for (const [prefix, router] of mounts) app.use(prefix, router);
 
   app.use((req, res) => {
     sendError(res, new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`));
   });
-  app.use(errorHandler(opts.logger));
+  app.use(errorHandler(opts.logger, paramRoutes(mounts)));
   return app;
 }

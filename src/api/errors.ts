@@ -28,10 +28,11 @@ export function sendError(res: Response, err: ApiError): void {
 
 type Issue = z.core.$ZodIssue;
 
+/** The value at `path` in the client's input, through own properties only (`constructor` is not a field). */
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = root;
   for (const k of path) {
-    if (v === null || typeof v !== 'object') return undefined;
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, k)) return undefined;
     v = (v as Record<PropertyKey, unknown>)[k];
   }
   return v;
@@ -40,7 +41,7 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 function has(root: unknown, path: readonly PropertyKey[]): boolean {
   if (path.length === 0) return root !== undefined;
   const parent = valueAt(root, path.slice(0, -1));
-  return parent !== null && typeof parent === 'object' && Object.prototype.hasOwnProperty.call(parent, path[path.length - 1]);
+  return parent !== null && typeof parent === 'object' && Object.hasOwn(parent, path[path.length - 1]);
 }
 
 /** Dotted field path (`services.0.port`); null for the body itself. */
@@ -66,7 +67,9 @@ export function fromZodIssue(issue: Issue, input: unknown, fieldPrefix = ''): Ap
     case 'too_small':
     case 'too_big': {
       const origin = issue.origin;
-      const bound = issue.code === 'too_small' ? `>= ${issue.minimum}` : `<= ${issue.maximum}`;
+      // `inclusive: false` comes from positive()/gt()/lt(): "must be > 0", not ">= 0".
+      const strict = issue.inclusive === false;
+      const bound = issue.code === 'too_small' ? `${strict ? '>' : '>='} ${issue.minimum}` : `${strict ? '<' : '<='} ${issue.maximum}`;
       if (origin === 'number' || origin === 'int' || origin === 'bigint') {
         code = 'out_of_range';
         message = `must be ${bound}`;

@@ -113,7 +113,8 @@ const MS_MAX = 3_600_000;
  */
 function plainHeartbeat(v: unknown): HeartbeatInput | null {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
-  for (const k in v) {
+  // Own keys only (for-in would also walk inherited enumerable keys).
+  for (const k of Object.keys(v)) {
     const x = (v as Record<string, unknown>)[k];
     if (k === 'load') {
       if (!plainReport(x, 'cpu', UNIT_MAX, 'memory', UNIT_MAX, 'network', UNIT_MAX)) return null;
@@ -126,7 +127,7 @@ function plainHeartbeat(v: unknown): HeartbeatInput | null {
 
 function plainReport(v: unknown, a: string, aMax: number, b: string, bMax: number, c: string, cMax: number): boolean {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  for (const k in v) {
+  for (const k of Object.keys(v)) {
     const x = (v as Record<string, unknown>)[k];
     const max = k === a ? aMax : k === b ? bMax : k === c ? cMax : -1;
     if (max < 0 || typeof x !== 'number' || !(x >= 0 && x <= max)) return false;

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { ClientKind, ExplainRow, WeightsConfig, WeightsConfigResult } from '../model';
 import { ApiError, parseOrThrow } from './errors';
 import { route } from './middleware';
+import { decimalValue } from './schemas';
 
 /** Where the table is computed for: a registered node, or a place. */
 export interface EndpointsQuery {
@@ -39,7 +40,7 @@ const num = (name: string, min: number, max: number) =>
   z
     .string()
     .regex(/^-?\d+(\.\d+)?$/, `${name} must be a number`)
-    .transform(Number)
+    .transform(decimalValue)
     .pipe(z.number().min(min).max(max));
 
 const endpointsQuerySchema = z

@@ -1,6 +1,6 @@
 /** Cross-cutting express middleware: auth, content type, logging, errors. */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { Logger } from '../observability';
 import { BatcherClosedError } from '../store';
 import { RegistryClosedError } from '../registry';
@@ -55,16 +55,71 @@ export function route(fn: (req: Request, res: Response) => Promise<void> | void)
   };
 }
 
+/** `/v1/nodes/:id`-style paths of the routes with path parameters, for naming a badly encoded one. */
+export function paramRoutes(mounts: ReadonlyArray<readonly [string, Router]>): string[] {
+  const out: string[] = [];
+  for (const [prefix, router] of mounts) {
+    for (const layer of router.stack) {
+      const p = layer.route?.path;
+      if (typeof p === 'string' && p.includes(':')) out.push(`${prefix.replace(/\/+$/, '')}${p}`);
+    }
+  }
+  return out;
+}
+
+function decodes(segment: string): boolean {
+  try {
+    decodeURIComponent(segment);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The name of the path parameter whose percent-encoding is bad, found by
+ * matching the raw (undecoded) request path against the route paths the way
+ * the router does (literal segments raw and case-insensitive, one optional
+ * trailing slash); null when no route matches.
+ */
+export function badPathParam(url: string, routes: readonly string[]): string | null {
+  // Absolute-form request targets (`GET http://host/path`) carry the path after the authority.
+  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').split(/[?#]/, 1)[0].replace(/\/$/, '');
+  const segs = path.split('/');
+  for (const r of routes) {
+    const parts = r.split('/');
+    if (parts.length !== segs.length) continue;
+    let bad: string | null = null;
+    let matches = true;
+    for (let i = 0; i < parts.length && matches; i++) {
+      if (parts[i].startsWith(':')) {
+        if (segs[i] === '') matches = false;
+        else if (bad === null && !decodes(segs[i])) bad = parts[i].slice(1);
+      } else if (parts[i].toLowerCase() !== segs[i].toLowerCase()) matches = false;
+    }
+    if (matches && bad !== null) return bad;
+  }
+  return null;
+}
+
 interface BodyParserError {
   type?: string;
   status?: number;
   expose?: boolean;
 }
 
-export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (err: unknown, _req, res, _next) => {
+/** `routes`: paths with parameters (paramRoutes), to name the parameter of a URIError. */
+export function errorHandler(logger: Logger, routes: readonly string[] = []): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
     if (res.headersSent) return;
     if (err instanceof ApiError) return sendError(res, err);
+    // The router decodes path parameters with decodeURIComponent: bad encoding is the client's error.
+    if (err instanceof URIError) {
+      const param = badPathParam(req.originalUrl, routes);
+      logger.debug({ method: req.method, url: req.originalUrl.slice(0, 512), param }, 'bad percent-encoding in the request path');
+      const where = param ?? 'path';
+      return sendError(res, new ApiError(400, 'invalid_format', `${where}: bad percent-encoding in the path`, param));
+    }
     if (err instanceof BatcherClosedError || err instanceof RegistryClosedError) {
       return sendError(res, new ApiError(503, 'shutting_down', 'server is shutting down'));
     }

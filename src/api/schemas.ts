@@ -81,8 +81,27 @@ export const nodeFilterSchema = z.strictObject({
   role: z.enum(['edge', 'relay', 'gateway']).optional(),
 });
 
+/**
+ * The number a decimal numeral in a query string stands for; one too large
+ * for a double counts as the largest double, so the range check says
+ * "out of range" rather than "not a number".
+ */
+export function decimalValue(text: string): number {
+  const n = Number(text);
+  if (Number.isFinite(n)) return n;
+  return n > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE;
+}
+
+/** A query parameter that is a plain decimal integer (not "0x10", "1e3", "" or " 5", which Number() would take). */
+const queryInt = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: 'must be a decimal integer' })
+    .transform(decimalValue)
+    .pipe(z.number().int().min(min).max(max));
+
 export const eventsQuerySchema = z.strictObject({
-  since: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  since: queryInt(0, Number.MAX_SAFE_INTEGER).default(0),
+  limit: queryInt(1, 1000).default(100),
   node: z.string().max(63).optional(),
 });

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { Registry } from '../registry';
 import { ApiError, parseOrThrow } from './errors';
 import { route } from './middleware';
-import { seedHeartbeatSchema, seedRegisterSchema, seedToHeartbeat, seedToRegistration } from './seed';
+import { parseSeedRegister, seedHeartbeatSchema, seedToHeartbeat, seedToRegistration } from './seed';
 
 export function seedRouter(registry: Registry): Router {
   const r = Router();
@@ -11,7 +11,7 @@ export function seedRouter(registry: Registry): Router {
   r.post(
     '/register',
     route(async (req, res) => {
-      const p = parseOrThrow(seedRegisterSchema, req.body ?? {});
+      const p = parseSeedRegister(req.body ?? {});
       const existing = registry.getNode(p.node_id);
       const { created, node } = await registry.register(seedToRegistration(p, existing));
       res.status(200).json({ status: 'registered', created, node_id: node.id, region: node.region, zone: node.zone, node });

@@ -11,8 +11,8 @@
  */
 import { z } from 'zod';
 import type { Capacity, HeartbeatInput, NodeRegistration, ServicePort, NodeRole } from '../registry';
-import { ApiError } from './errors';
-import { LABEL_KEY, MAX_LABELS, dnsLabel, ipLiteral, latitude, longitude, nonNegative, unit } from './schemas';
+import { ApiError, parseOrThrow } from './errors';
+import { LABEL_KEY, MAX_LABELS, capacitySchema, dnsLabel, ipLiteral, latitude, longitude, nonNegative, unit } from './schemas';
 
 export const SEED_DEFAULT_REGION = 'default';
 
@@ -48,48 +48,76 @@ export function geoZone(lat: number, lon: number): string {
   return `geo-${Math.abs(la)}${la >= 0 ? 'n' : 's'}${Math.abs(lo)}${lo >= 0 ? 'e' : 'w'}`;
 }
 
-const UNITS: Record<string, number> = { k: 1 / 1024, kb: 1 / 1000, ki: 1 / 1024, kib: 1 / 1024, m: 1, mb: 1, mi: 1, mib: 1, g: 1024, gb: 1000, gi: 1024, gib: 1024, t: 1048576, tb: 1e6, ti: 1048576, tib: 1048576 };
+const UNITS = new Map<string, number>([
+  ['k', 1 / 1024], ['kb', 1 / 1000], ['ki', 1 / 1024], ['kib', 1 / 1024],
+  ['m', 1], ['mb', 1], ['mi', 1], ['mib', 1],
+  ['g', 1024], ['gb', 1000], ['gi', 1024], ['gib', 1024],
+  ['t', 1048576], ['tb', 1e6], ['ti', 1048576], ['tib', 1048576],
+]);
 
-/** Memory in MiB from a number (MiB) or a string like "8Gi", "512MB". */
-function memoryMb(v: unknown): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v !== 'string') return undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(v);
-  if (!m) return undefined;
-  const factor = m[2] === '' ? 1 : UNITS[m[2].toLowerCase()];
-  return factor === undefined ? undefined : Number(m[1]) * factor;
+/**
+ * Memory in MiB from a number (MiB) or a string like "8Gi", "512MB"; other
+ * types are returned as they are, for the capacity schema to reject.
+ */
+function memoryMb(key: string, v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  // Trimmed first: `\s*` on both sides of an unanchored middle backtracks quadratically on long blanks.
+  const m = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(v.trim());
+  const factor = m === null ? undefined : m[2] === '' ? 1 : UNITS.get(m[2].toLowerCase());
+  if (m === null || factor === undefined) {
+    throw new ApiError(400, 'invalid_format', `capabilities.${key}: must be MiB or a size with a unit, like "512Mi" or "8Gi"`, `capabilities.${key}`);
+  }
+  // A size too large for a double is out of range like any other too large size, not "not a number".
+  return Math.min(Number(m[1]) * factor, Number.MAX_VALUE);
 }
 
 /** Capacity keys understood in `capabilities`, and where they go. */
-const CAPACITY_KEYS: Record<string, keyof Capacity> = {
-  cpu: 'cpu',
-  cpus: 'cpu',
-  cpu_cores: 'cpu',
-  memory: 'memoryMb',
-  memory_mb: 'memoryMb',
-  memoryMb: 'memoryMb',
-  max_rps: 'maxRps',
-  maxRps: 'maxRps',
-};
+const CAPACITY_KEYS = new Map<string, keyof Capacity>([
+  ['cpu', 'cpu'],
+  ['cpus', 'cpu'],
+  ['cpu_cores', 'cpu'],
+  ['memory', 'memoryMb'],
+  ['memory_mb', 'memoryMb'],
+  ['memoryMb', 'memoryMb'],
+  ['max_rps', 'maxRps'],
+  ['maxRps', 'maxRps'],
+]);
+
+/** Names of Object.prototype members (`constructor`, `toString`, `__proto__`, ...): not capabilities but probes of lookups. */
+const RESERVED_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+const reserved = (key: string): ApiError => new ApiError(400, 'invalid_format', `capabilities.${key}: is a reserved name`, `capabilities.${key}`);
+
+/** seedRegisterSchema, plus the reserved-name check on the capability keys exactly as sent. */
+export function parseSeedRegister(body: unknown): SeedRegister {
+  const p = parseOrThrow(seedRegisterSchema, body);
+  // zod's record drops an own `__proto__` key without a word, so the keys are checked on the input.
+  const caps = body !== null && typeof body === 'object' && Object.hasOwn(body, 'capabilities') ? (body as { capabilities: unknown }).capabilities : undefined;
+  if (caps !== null && typeof caps === 'object') {
+    for (const key of Object.keys(caps)) if (RESERVED_KEYS.has(key)) throw reserved(key);
+  }
+  return p;
+}
 
 /**
  * Capabilities -> capacity and labels. `cpu`/`cpus`/`cpu_cores` -> capacity.cpu,
  * `memory`/`memory_mb` (MiB, or a string with a unit such as "8Gi") ->
- * capacity.memoryMb, `max_rps` -> capacity.maxRps; these must be positive.
+ * capacity.memoryMb, `max_rps` -> capacity.maxRps, each within the limits of
+ * `capacity` in POST /v1/nodes (capacitySchema), with the same errors.
  * Every scalar capability (and arrays of scalars, comma-joined) also becomes
- * a label `cap.<key>`; nested objects are ignored.
+ * a label `cap.<key>`; nested objects are ignored. Keys named like
+ * Object.prototype members are rejected. Only own keys of `caps` are read.
  */
 export function mapCapabilities(caps: Record<string, unknown>): { capacity: Capacity; labels: Record<string, string> } {
   const capacity: Capacity = {};
   const labels: Record<string, string> = {};
-  for (const [key, value] of Object.entries(caps)) {
-    const target = CAPACITY_KEYS[key];
+  for (const key of Object.keys(caps)) {
+    const value = caps[key];
+    if (RESERVED_KEYS.has(key)) throw reserved(key);
+    const target = CAPACITY_KEYS.get(key);
     if (target !== undefined) {
-      const n = target === 'memoryMb' ? memoryMb(value) : typeof value === 'number' ? value : undefined;
-      if (n === undefined || !Number.isFinite(n) || n <= 0) {
-        throw new ApiError(400, 'invalid_value', `capabilities.${key}: must be a positive number`, `capabilities.${key}`);
-      }
-      capacity[target] = n;
+      const n = target === 'memoryMb' ? memoryMb(key, value) : value;
+      capacity[target] = parseOrThrow(capacitySchema.shape[target], n, `capabilities.${key}`);
     }
     const labelKey = `cap.${key}`;
     if (!LABEL_KEY.test(labelKey)) continue;

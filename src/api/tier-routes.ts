@@ -6,6 +6,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { ApiError, parseOrThrow } from './errors';
 import { route } from './middleware';
+import { decimalValue } from './schemas';
 
 export interface RelaysQuery {
   region?: string;
@@ -18,7 +19,8 @@ export type BootstrapResult =
 
 export interface TierAdmin {
   relays(q: RelaysQuery): unknown[];
-  bootstrap(nodeId: string, format: 'envoy' | 'grpc', mode: 'delta' | 'sotw', requestHost: string): BootstrapResult;
+  /** The xDS addresses come from configuration only, never from the request (its Host header is the client's to choose). */
+  bootstrap(nodeId: string, format: 'envoy' | 'grpc', mode: 'delta' | 'sotw'): BootstrapResult;
   /** Role and, on a relay, the state of its link to the global tier. */
   status(): Promise<unknown>;
 }
@@ -27,7 +29,7 @@ const nearSchema = z
   .string()
   .regex(/^\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*$/, 'must be LAT,LON')
   .transform((t) => {
-    const [lat, lon] = t.split(',').map(Number) as [number, number];
+    const [lat, lon] = t.split(',').map((x) => decimalValue(x.trim())) as [number, number];
     return { lat, lon };
   })
   .pipe(z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }));
@@ -48,7 +50,7 @@ export function tierRouter(tier: TierAdmin): Router {
     '/bootstrap/:nodeId',
     route((req, res) => {
       const q = parseOrThrow(bootstrapQuery, req.query);
-      const out = tier.bootstrap(req.params.nodeId as string, q.format, q.mode, req.hostname);
+      const out = tier.bootstrap(req.params.nodeId as string, q.format, q.mode);
       if (!out.ok) throw new ApiError(out.error === 'unknown_node' ? 404 : 409, out.error, out.message, out.error === 'unknown_node' ? 'nodeId' : null);
       res.type(out.contentType).send(out.body);
     }),

@@ -104,18 +104,22 @@ export function fillTemplate(templateText: string, values: Record<string, unknow
   const doc = parseDocument(templateText, { uniqueKeys: true });
   if (doc.errors.length) throw new Error(`${source}: ${doc.errors[0].message}`);
   const used = new Set<string>();
+  // visit() goes on into a node it was handed as a replacement: filled values are data, not template.
+  const filled = new WeakSet<object>();
   visit(doc, {
     Scalar(_key, node) {
-      if (!isScalar(node) || typeof node.value !== 'string') return undefined;
+      if (filled.has(node) || !isScalar(node) || typeof node.value !== 'string') return undefined;
       const m = /^\{\{([A-Z_]+)\}\}$/.exec(node.value);
       if (!m) {
         if (node.value.includes('{{')) throw new Error(`${source}: malformed placeholder ${node.value}`);
         return undefined;
       }
-      if (!(m[1] in values)) throw new Error(`${source}: unknown placeholder {{${m[1]}}}`);
+      if (!Object.hasOwn(values, m[1])) throw new Error(`${source}: unknown placeholder {{${m[1]}}}`);
       used.add(m[1]);
       const created = doc.createNode(values[m[1]]);
       if (isScalar(created) && typeof created.value === 'string') created.type = 'QUOTE_DOUBLE';
+      filled.add(created);
+      visit(created, { Scalar: (_k, n) => void filled.add(n) });
       return created;
     },
   });

@@ -38,6 +38,8 @@ export interface ServerOptions {
   xdsSendBudget: number;
   /** Minimum time between two weight-only EDS pushes of one service (ms). */
   weightPushIntervalMs: number;
+  /** A view (place x client kind) no proxy used for this long is dropped (ms). */
+  viewIdleMs: number;
   /** Port of the egress listener sent to Envoy sidecars. */
   egressPort: number;
   /** SQLite durability: 'full' (fsync per commit, survives power loss) or 'normal' (survives process crashes). */
@@ -88,6 +90,7 @@ export const SERVE_OPTIONS = [
   spec({ key: 'weightsConfig', flag: '--weights-config <file>', env: 'EDGE_XDS_WEIGHTS_CONFIG', description: 'weights configuration file, YAML or JSON (see docs/WEIGHTS.md)', defaultText: null, parse: parseNonEmpty }),
   spec({ key: 'coalesceMs', flag: '--coalesce <duration>', env: 'EDGE_XDS_COALESCE', description: 'coalescing window for config recomputation after registry changes: a change after a quiet period goes out at once, the ones right behind it are gathered (never later than 1s)', defaultText: '100ms', parse: parseDuration }),
   spec({ key: 'xdsSendBudget', flag: '--xds-send-budget <size>', env: 'EDGE_XDS_SEND_BUDGET', description: 'bound on xDS response bytes written and not yet taken by HTTP/2, server-wide (memory during a fleet\'s initial sync); 0: unbounded', defaultText: '64MiB', parse: parseByteSize }),
+  spec({ key: 'viewIdleMs', flag: '--view-idle <duration>', env: 'EDGE_XDS_VIEW_IDLE', description: 'a view (place x client kind) no proxy used for this long is dropped (relays also stop watching it upstream)', defaultText: '60s', parse: parseDuration }),
   spec({ key: 'weightPushIntervalMs', flag: '--weight-push-interval <duration>', env: 'EDGE_XDS_WEIGHT_PUSH_INTERVAL', description: 'minimum time between two weight-only EDS pushes of one service (health changes are never delayed)', defaultText: '1s', parse: parseDuration }),
   spec({ key: 'egressPort', flag: '--egress-port <port>', env: 'EDGE_XDS_EGRESS_PORT', description: 'port of the egress listener sent to Envoy sidecars (on 127.0.0.1)', defaultText: '15001', parse: parsePort }),
   spec({ key: 'role', flag: '--role <role>', env: 'EDGE_XDS_ROLE', description: 'global | regional (a relay of one region)', defaultText: 'global', parse: parseRole }),

@@ -50,7 +50,9 @@ function regionLevels(requester: Requester, items: readonly Work[], config: Weig
     const d = nearest.get(w.node.region);
     if (d === undefined || w.distance < d) nearest.set(w.node.region, w.distance);
   }
-  const listed = (config.regionFailover[requester.region] ?? []).filter((r) => nearest.has(r));
+  // Own keys only: a region may be called `constructor` (a valid DNS label), which every object inherits.
+  const order = Object.hasOwn(config.regionFailover, requester.region) ? config.regionFailover[requester.region] : [];
+  const listed = order.filter((r) => nearest.has(r));
   const listedSet = new Set(listed);
   const rest = [...nearest.keys()]
     .filter((r) => !listedSet.has(r))

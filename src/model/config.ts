@@ -142,13 +142,18 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Sets an own data property: `out[k] = v` with k = "__proto__" would replace the prototype instead. */
+function put(out: Record<string, unknown>, k: string, v: unknown): void {
+  Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
+}
+
 /** Deep copy of `base` with `over` merged in; plain objects merge, everything else (and regionFailover) replaces. */
 function merge(base: Record<string, unknown>, over: Record<string, unknown>, depth: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(base)) out[k] = isPlainObject(v) ? merge(v, {}, depth + 1) : Array.isArray(v) ? [...v] : v;
+  for (const [k, v] of Object.entries(base)) put(out, k, isPlainObject(v) ? merge(v, {}, depth + 1) : Array.isArray(v) ? [...v] : v);
   for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    out[k] = depth === 0 && k !== 'regionFailover' && isPlainObject(b) && isPlainObject(v) ? merge(b, v, depth + 1) : v;
+    const b = Object.hasOwn(out, k) ? out[k] : undefined;
+    put(out, k, depth === 0 && k !== 'regionFailover' && isPlainObject(b) && isPlainObject(v) ? merge(b, v, depth + 1) : v);
   }
   return out;
 }

@@ -100,8 +100,6 @@ export class Registry implements RegistryView {
   static async open(opts: RegistryOptions): Promise<Registry> {
     const r = new Registry(opts);
     for (const n of await opts.store.loadNodes()) r.map.set(n.id, n);
-    // If the store commits heartbeat batches on a writer thread, have it ready before the first one.
-    await opts.store.startHeartbeatWriter();
     r.startedAt = r.now();
     const period = sweepPeriodMs(opts.heartbeatIntervalMs);
     r.sweepTimer = setInterval(() => void r.sweep().catch((err) => r.log.error({ err }, 'health sweep failed')), period);

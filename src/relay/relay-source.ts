@@ -14,27 +14,27 @@
  * returns to 'upstream' in one step.
  */
 import type { Logger } from '../observability/logger';
-import type { MeshSource } from '../xds/mesh-source';
+import type { ViewProducer } from '../xds/source';
 import type { ProxyIdentity, ViewKey } from '../xds/proxy';
 import type { Snapshot } from '../xds/snapshot';
 import type { SnapshotSource } from '../xds/source';
+import { ViewCache, type CachedView } from '../xds/view-cache';
 import { routesAlike } from './agreement';
 
 type Mode = 'upstream' | 'local' | 'waiting';
 
-interface RelayView {
-  refs: number;
+/** The relay's own part of a view (the ViewCache keeps refs, watchers and what streams were last given). */
+interface RelayViewData {
   mode: Mode;
   upstream: Snapshot | null;
-  /** What the view's streams were last given. */
-  served: Snapshot | null;
-  watchers: Set<(s: Snapshot) => void>;
   unwatchLocal: (() => void) | null;
   waitTimer: NodeJS.Timeout | null;
 }
+type RelayView = CachedView<RelayViewData>;
+const newData = (mode: Mode, upstream: Snapshot | null = null): (() => RelayViewData) => () => ({ mode, upstream, unwatchLocal: null, waitTimer: null });
 
 export interface RelaySourceOptions {
-  local: MeshSource;
+  local: ViewProducer;
   logger: Logger;
   /** Called when a view is needed from the global tier (and when it no longer is). */
   onWatch: (view: ViewKey) => void;
@@ -47,37 +47,72 @@ export interface RelaySourceOptions {
    * global tier's snapshot is taken anyway.
    */
   reconcileWaitMs?: number;
+  /** A view no stream has used for this long is let go: unwatched upstream and released locally. Default 60 s. */
+  viewIdleMs?: number;
+  /** Called when a view is let go (the relay drops what it stored of it). */
+  onDrop?: (view: ViewKey) => void;
 }
 
 export class RelaySource implements SnapshotSource {
-  private readonly views = new Map<ViewKey, RelayView>();
+  private readonly views = new ViewCache<RelayViewData>();
   /** True while the global tier is reachable and has caught up with what the relay forwarded. */
   private inSync = false;
   private readonly log: Logger;
+  private readonly gcTimer: NodeJS.Timeout;
+  private readonly viewIdleMs: number;
 
   constructor(private readonly opts: RelaySourceOptions) {
     this.log = opts.logger.child({ component: 'relay-source' });
+    this.viewIdleMs = opts.viewIdleMs ?? 60_000;
+    this.gcTimer = setInterval(() => this.collectIdleViews(), Math.max(10, Math.min(this.viewIdleMs / 2, 30_000)));
+    this.gcTimer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.gcTimer);
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
+    for (const v of this.views.values()) if (v.data.waitTimer) clearTimeout(v.data.waitTimer);
+  }
+
+  /**
+   * Lets go of views no stream used for viewIdleMs: the global tier stops
+   * sending them (onUnwatch), the mesh source's reference is released, and
+   * what was stored of them is dropped. A relay serving many short-lived
+   * proxies from many places keeps only the views in use.
+   */
+  collectIdleViews(): number {
+    const dropped = this.views.collectIdle(this.viewIdleMs, (v) => {
+      if (v.data.waitTimer) clearTimeout(v.data.waitTimer);
+      if (v.data.unwatchLocal) {
+        v.data.unwatchLocal();
+        this.opts.local.release(v.key);
+      }
+      this.opts.onUnwatch(v.key);
+      this.opts.onDrop?.(v.key);
+    });
+    if (dropped > 0) this.log.debug({ dropped, views: this.views.size }, 'idle views let go');
+    return dropped;
   }
 
   /** Snapshots persisted from an earlier run: served until something newer is known. */
   preload(stored: Map<ViewKey, Snapshot>): void {
     for (const [key, snap] of stored) {
       if (!this.opts.local.ensureView(key)) continue;
-      this.views.set(key, { refs: 0, mode: 'upstream', upstream: snap, served: snap, watchers: new Set(), unwatchLocal: null, waitTimer: null });
+      this.views.ensure(key, newData('upstream', snap)).snapshot = snap;
     }
   }
 
   /** Views the relay holds (to re-watch after a reconnect). */
   viewKeys(): ViewKey[] {
-    return [...this.views.keys()];
+    return this.views.keys();
   }
 
   upstreamSnapshot(view: ViewKey): Snapshot | null {
-    return this.views.get(view)?.upstream ?? null;
+    return this.views.get(view)?.data.upstream ?? null;
   }
 
   modes(): Record<ViewKey, Mode> {
-    return Object.fromEntries([...this.views].map(([k, v]) => [k, v.mode]));
+    return Object.fromEntries([...this.views.values()].map((v) => [v.key, v.data.mode]));
   }
 
   get synced(): boolean {
@@ -90,64 +125,53 @@ export class RelaySource implements SnapshotSource {
   }
 
   acquire(key: ViewKey): Snapshot | null {
-    let v = this.views.get(key);
-    if (!v) {
-      v = { refs: 0, mode: 'waiting', upstream: null, served: null, watchers: new Set(), unwatchLocal: null, waitTimer: null };
-      this.views.set(key, v);
-    }
-    v.refs++;
-    if (!v.unwatchLocal) this.attachLocal(key, v);
+    this.views.ensure(key, newData('waiting'));
+    const v = this.views.acquire(key);
+    const d = v.data;
+    if (!d.unwatchLocal) this.attachLocal(v);
     if (v.refs === 1) this.opts.onWatch(key);
-    if (v.mode === 'upstream' && v.upstream) return (v.served ??= v.upstream);
-    if (v.mode === 'local') return (v.served = this.opts.local.peek(key) ?? this.opts.local.acquire(key));
+    if (d.mode === 'upstream' && d.upstream) return (v.snapshot ??= d.upstream);
+    if (d.mode === 'local') return (v.snapshot = this.opts.local.peek(key) ?? v.snapshot);
     // Waiting for the global tier; if it does not answer in time (or is unreachable), compute here.
-    if (!this.inSync) return this.goLocal(key, v, false);
-    v.waitTimer ??= setTimeout(() => {
-      v!.waitTimer = null;
-      if (v!.mode === 'waiting') this.goLocal(key, v!, true);
+    if (!this.inSync) return this.goLocal(v, false);
+    d.waitTimer ??= setTimeout(() => {
+      d.waitTimer = null;
+      if (d.mode === 'waiting') this.goLocal(v, true);
     }, this.opts.upstreamWaitMs ?? 2000);
     return null;
   }
 
   release(key: ViewKey): void {
-    const v = this.views.get(key);
-    if (!v) return;
-    v.refs = Math.max(0, v.refs - 1);
+    this.views.release(key);
   }
 
   watch(key: ViewKey, fn: (s: Snapshot) => void): () => void {
-    const v = this.views.get(key);
-    if (!v) throw new Error(`unknown view ${key}`);
-    v.watchers.add(fn);
-    return () => v.watchers.delete(fn);
+    return this.views.watch(key, fn);
   }
 
-  private attachLocal(key: ViewKey, v: RelayView): void {
-    this.opts.local.ensureView(key);
-    this.opts.local.acquire(key);
-    v.unwatchLocal = this.opts.local.watch(key, (s) => {
+  private attachLocal(v: RelayView): void {
+    this.opts.local.ensureView(v.key);
+    // One reference on the local view per relay view, released when the view is let go.
+    this.opts.local.acquire(v.key);
+    v.data.unwatchLocal = this.opts.local.watch(v.key, (s) => {
       // Cut off: the relay's own view of the region is what counts now.
       if (this.inSync) return;
-      if (v.mode !== 'local') this.log.info({ view: key }, 'serving locally computed config (global tier unreachable)');
-      v.mode = 'local';
-      this.publish(v, s);
+      if (v.data.mode !== 'local') this.log.info({ view: v.key }, 'serving locally computed config (global tier unreachable)');
+      v.data.mode = 'local';
+      this.views.publish(v, s);
     });
   }
 
-  private goLocal(key: ViewKey, v: RelayView, notify: boolean): Snapshot {
-    if (v.waitTimer) clearTimeout(v.waitTimer);
-    v.waitTimer = null;
-    v.mode = 'local';
-    const s = this.opts.local.peek(key) ?? this.opts.local.acquire(key);
-    if (notify) this.publish(v, s);
-    else v.served = s;
+  private goLocal(v: RelayView, notify: boolean): Snapshot | null {
+    if (v.data.waitTimer) clearTimeout(v.data.waitTimer);
+    v.data.waitTimer = null;
+    v.data.mode = 'local';
+    // peek: attachLocal already holds the local view's one reference.
+    const s = this.opts.local.peek(v.key);
+    if (!s) return null; // its build failed: it comes through the local watch once one succeeds
+    if (notify) this.views.publish(v, s);
+    else v.snapshot = s;
     return s;
-  }
-
-  private publish(v: RelayView, s: Snapshot): void {
-    if (v.served === s) return;
-    v.served = s;
-    for (const w of v.watchers) w(s);
   }
 
   /**
@@ -157,21 +181,18 @@ export class RelaySource implements SnapshotSource {
    * tier's view from before it caught up.
    */
   setUpstream(key: ViewKey, s: Snapshot): void {
-    let v = this.views.get(key);
-    if (!v) {
-      v = { refs: 0, mode: 'upstream', upstream: null, served: null, watchers: new Set(), unwatchLocal: null, waitTimer: null };
-      this.views.set(key, v);
-    }
-    v.upstream = s;
-    if (this.inSync && v.mode === 'local') {
+    const v = this.views.ensure(key, newData('upstream'));
+    const d = v.data;
+    d.upstream = s;
+    if (this.inSync && d.mode === 'local') {
       this.reconcile();
       return;
     }
-    if (this.inSync || v.mode === 'waiting' || v.served === null) {
-      if (v.waitTimer) clearTimeout(v.waitTimer);
-      v.waitTimer = null;
-      v.mode = 'upstream';
-      this.publish(v, s);
+    if (this.inSync || d.mode === 'waiting' || v.snapshot === null) {
+      if (d.waitTimer) clearTimeout(d.waitTimer);
+      d.waitTimer = null;
+      d.mode = 'upstream';
+      this.views.publish(v, s);
     }
   }
 
@@ -201,15 +222,16 @@ export class RelaySource implements SnapshotSource {
     if (!this.inSync) return;
     const force = Date.now() >= this.reconcileDeadline;
     let waiting = 0;
-    for (const [key, v] of this.views) {
-      if (!v.upstream || v.served === v.upstream) continue;
-      if (v.mode === 'local' && !force && v.served && !routesAlike(v.served, v.upstream)) {
+    for (const v of this.views.values()) {
+      const d = v.data;
+      if (!d.upstream || v.snapshot === d.upstream) continue;
+      if (d.mode === 'local' && !force && v.snapshot && !routesAlike(v.snapshot, d.upstream)) {
         waiting++;
         continue;
       }
-      if (v.mode === 'local') this.log.info({ view: key, forced: force }, 'view back on the global tier\'s snapshot');
-      v.mode = 'upstream';
-      this.publish(v, v.upstream);
+      if (d.mode === 'local') this.log.info({ view: v.key, forced: force }, 'view back on the global tier\'s snapshot');
+      d.mode = 'upstream';
+      this.views.publish(v, d.upstream);
     }
     if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
     this.reconcileTimer = null;

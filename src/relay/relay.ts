@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { Logger } from '../observability/logger';
 import type { Registry, RegistryForwarder } from '../registry';
 import type { EdgeNode, HeartbeatInput, NodeRegistration } from '../registry/types';
-import type { MeshSource } from '../xds/mesh-source';
+import type { ViewProducer } from '../xds/source';
 import { encodedResource, type EncodedResource } from '../xds/resource';
 import { resourceSet, emptySnapshot, type Snapshot } from '../xds/snapshot';
 import { RESOURCE_KINDS, type ResourceKind } from '../xds/protos';
@@ -60,7 +60,7 @@ export function relayForwarder(outbox: Outbox, ownership: Ownership): RegistryFo
 export interface RelayTierOptions {
   db: Knex;
   registry: Registry;
-  mesh: MeshSource;
+  mesh: ViewProducer;
   outbox: Outbox;
   ownership: Ownership;
   registration: () => NodeRegistration;
@@ -68,6 +68,7 @@ export interface RelayTierOptions {
   heartbeatIntervalMs: number;
   logger: Logger;
   upstreamWaitMs?: number;
+  viewIdleMs?: number;
 }
 
 export class RelayTier {
@@ -88,6 +89,8 @@ export class RelayTier {
       onWatch: (view) => this.link.watch(view),
       onUnwatch: (view) => this.link.unwatch(view),
       upstreamWaitMs: opts.upstreamWaitMs,
+      viewIdleMs: opts.viewIdleMs,
+      onDrop: (view) => this.serial(() => this.snapshots.dropView(view)),
       // The global tier needs up to 3 heartbeat intervals (after its own restart) to judge the region's nodes as we do.
       reconcileWaitMs: Math.max(5000, 4 * opts.heartbeatIntervalMs + 2000),
     });
@@ -117,6 +120,7 @@ export class RelayTier {
   }
 
   async close(): Promise<void> {
+    this.source.close();
     this.link.close();
     await this.chain;
     await this.opts.outbox.close();

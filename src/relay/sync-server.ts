@@ -12,14 +12,14 @@ import type { Registry } from '../registry';
 import type { EdgeNode, RegistryChange } from '../registry/types';
 import type { Store } from '../store';
 import { heartbeatSchema, registrationSchema } from '../api/schemas';
-import type { MeshSource } from '../xds/mesh-source';
+import type { ViewProducer } from '../xds/source';
 import type { Snapshot } from '../xds/snapshot';
 import { RESOURCE_KINDS, type ResourceKind } from '../xds/protos';
 import { relaySyncService, type Forward__Output, type GlobalMessage, type RelayMessage__Output, type TypeUpdate } from './protocol';
 
 export interface RelaySyncServerOptions {
   registry: Registry;
-  source: MeshSource;
+  source: ViewProducer;
   store: Store;
   logger: Logger;
   metrics: Metrics;
@@ -239,7 +239,8 @@ class RelaySession {
     const snapshot = this.opts.source.acquire(view);
     const unwatch = this.opts.source.watch(view, (s) => this.sendView(view, s, sent, false));
     this.views.set(view, { unwatch, sent });
-    this.sendView(view, snapshot, sent, true);
+    // null: the first build failed; the view follows through watch() once a build succeeds.
+    if (snapshot) this.sendView(view, snapshot, sent, true);
   }
 
   private unwatchView(view: string): void {

@@ -15,7 +15,7 @@ import { registryMetrics } from './registry-metrics';
 import { XdsComponent } from '../xds';
 import { loadWeightsConfigFile, parseWeightsConfig, DEFAULT_WEIGHTS_CONFIG, type WeightsConfig } from '../model';
 import { XdsMeshAdmin, WEIGHTS_KV_KEY } from './mesh-admin';
-import { ServerTierAdmin } from './tier-admin';
+import { ServerTierAdmin, bootstrapXdsHost } from './tier-admin';
 import { Outbox, Ownership, RelaySyncServer, RelayTier, relayForwarder, RELAY_HTTP_PORT_LABEL, RELAY_XDS_PORT_LABEL } from '../relay';
 import type { NodeRegistration } from '../registry/types';
 
@@ -81,7 +81,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
       metrics,
       logger: log.child({ component: 'xds' }),
       weights,
-      source: { coalesceMs: opts.coalesceMs, weightPushIntervalMs: opts.weightPushIntervalMs, egress: { port: opts.egressPort } },
+      source: { coalesceMs: opts.coalesceMs, weightPushIntervalMs: opts.weightPushIntervalMs, viewIdleMs: opts.viewIdleMs, egress: { port: opts.egressPort } },
       maxBytesInFlight: opts.xdsSendBudget,
       serve: regional
         ? (meshSource) =>
@@ -93,6 +93,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
               ownership: ownership!,
               upstreams: opts.upstreams ?? [],
               heartbeatIntervalMs: opts.heartbeatIntervalMs,
+              viewIdleMs: opts.viewIdleMs,
               logger: log,
               registration: (): NodeRegistration => ({
                 id: relayId(),
@@ -114,11 +115,19 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
       const svc = sync.service();
       xds.server.addService(svc.definition, svc.implementation);
     }
+    const xdsHost = bootstrapXdsHost(opts.host, opts.advertiseAddress);
+    if (!regional) {
+      // Bootstraps name this address, never the request's Host header; a guessed one deserves a warning.
+      const guessed = xdsHost.source === 'interface' || xdsHost.source === 'loopback';
+      const line = { xdsHost: xdsHost.host, from: xdsHost.source };
+      if (guessed) log.warn(line, `bootstraps name ${xdsHost.host} as this xDS server (--host ${opts.host} is a wildcard); set --advertise-address to choose`);
+      else log.info(line, 'bootstraps name this xDS server address');
+    }
     const tier = new ServerTierAdmin({
       registry,
       role: opts.role,
       xdsPort: () => boundXdsPort,
-      advertiseAddress: opts.advertiseAddress,
+      xdsHost: xdsHost.host,
       upstreams: opts.upstreams ?? [],
       relay: relay && outbox ? { tier: relay, outbox, relayId } : undefined,
       sync,

@@ -2,6 +2,8 @@
  * Connects the REST API's TierAdmin to the registry and, on a relay, to the
  * relay tier: /v1/relays, /v1/bootstrap/{nodeId}, /v1/tier.
  */
+import { isIP } from 'node:net';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import type { BootstrapResult, RelaysQuery, TierAdmin } from '../api/tier-routes';
 import { renderEnvoyBootstrap, renderGrpcBootstrap, type XdsServerAddress } from '../bootstrap';
 import type { Registry } from '../registry';
@@ -11,13 +13,44 @@ import type { Outbox } from '../relay/outbox';
 export interface TierAdminOptions {
   registry: Registry;
   role: 'global' | 'regional';
-  /** This server's xDS port and, when configured, the address to advertise. */
+  /** This server's xDS port, and the host bootstraps name for it (bootstrapXdsHost). */
   xdsPort: () => number;
-  advertiseAddress: string | null;
+  xdsHost: string;
   /** Regional: the global tier's addresses. */
   upstreams: string[];
   relay?: { tier: RelayTier; outbox: Outbox; relayId: () => string };
   sync?: RelaySyncServer;
+}
+
+/** Where the host bootstraps name for this server came from. */
+export type XdsHostSource = 'advertise-address' | 'listen-address' | 'interface' | 'loopback';
+
+function isWildcard(host: string): boolean {
+  if (host === '0.0.0.0') return true;
+  return isIP(host) === 6 && /^[0:]+$/.test(host);
+}
+
+/**
+ * The host this server's bootstraps name as the global xDS server, from
+ * configuration only: --advertise-address; else the listen address (--host);
+ * else, when that is a wildcard (0.0.0.0, ::), this machine's first
+ * non-internal IPv4 address, and 127.0.0.1 when it has none.
+ */
+export function bootstrapXdsHost(
+  listenHost: string,
+  advertiseAddress: string | null,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+): { host: string; source: XdsHostSource } {
+  if (advertiseAddress) return { host: advertiseAddress, source: 'advertise-address' };
+  if (listenHost !== '' && !isWildcard(listenHost)) return { host: listenHost, source: 'listen-address' };
+  for (const addrs of Object.values(interfaces)) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return { host: a.address, source: 'interface' };
+  }
+  return { host: '127.0.0.1', source: 'loopback' };
+}
+
+function isPort(p: unknown): p is number {
+  return typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 65535;
 }
 
 function parseHostPort(hp: string): XdsServerAddress {
@@ -33,14 +66,15 @@ export class ServerTierAdmin implements TierAdmin {
   }
 
   /** xDS servers for a node: its region's relays nearest first (healthy first), the global tier last. */
-  xdsServersFor(nodeId: string, requestHost: string): XdsServerAddress[] | null {
+  xdsServersFor(nodeId: string): XdsServerAddress[] | null {
     const node = this.o.registry.getNode(nodeId);
     if (!node) return null;
     const relays = listRelays(this.o.registry.nodes().values(), { region: node.region, near: node.location, healthyFirst: true })
-      .filter((r) => r.xdsPort > 0 && r.state !== 'draining' && r.id !== node.id)
+      // The port comes from a label any registration may set: only a real port makes it into a bootstrap.
+      .filter((r) => isPort(r.xdsPort) && r.state !== 'draining' && r.id !== node.id)
       .map((r) => ({ host: r.address, port: r.xdsPort }));
     const globals =
-      this.o.role === 'global' ? [{ host: this.o.advertiseAddress ?? requestHost, port: this.o.xdsPort() }] : this.o.upstreams.map(parseHostPort);
+      this.o.role === 'global' ? [{ host: this.o.xdsHost, port: this.o.xdsPort() }] : this.o.upstreams.map(parseHostPort);
     const seen = new Set<string>();
     return [...relays, ...globals].filter((s) => {
       const k = `${s.host}:${s.port}`;
@@ -50,9 +84,9 @@ export class ServerTierAdmin implements TierAdmin {
     });
   }
 
-  bootstrap(nodeId: string, format: 'envoy' | 'grpc', mode: 'delta' | 'sotw', requestHost: string): BootstrapResult {
+  bootstrap(nodeId: string, format: 'envoy' | 'grpc', mode: 'delta' | 'sotw'): BootstrapResult {
     const node = this.o.registry.getNode(nodeId);
-    const servers = this.xdsServersFor(nodeId, requestHost);
+    const servers = this.xdsServersFor(nodeId);
     if (!node || !servers) return { ok: false, error: 'unknown_node', message: `node "${nodeId}" is not registered` };
     if (servers.length === 0) return { ok: false, error: 'no_servers', message: 'no xDS server is known for this node' };
     const locality = { region: node.region, zone: node.zone, subZone: node.subZone };

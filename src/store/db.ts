@@ -24,7 +24,7 @@ export interface OpenDatabaseOptions {
 
 export type DbSync = 'full' | 'normal';
 
-/** How each database was opened (the heartbeat writer thread opens its own connection alike). */
+/** How each database was opened (errors name the file). */
 const opened = new WeakMap<Db, Required<OpenDatabaseOptions>>();
 
 /** The options `db` was opened with (file resolved), or undefined for a knex instance made elsewhere. */

@@ -1,6 +1,5 @@
 /**
- * The heartbeat group commit's statements, shared by the writer thread and the
- * in-process fallback. Portable knex: the multi-row upsert's SQL is built by
+ * The heartbeat group commit's statements. Portable knex: the multi-row upsert's SQL is built by
  * knex's query builder for the connection's dialect (once per shape, through
  * `.toSQL()`). On better-sqlite3 (in process, no round trip per statement)
  * the one-row upsert is prepared once and run per row, which SQLite executes

@@ -4,9 +4,7 @@
  */
 import type { EdgeNode, RegistryEvent, ServicePort } from '../registry/types';
 import type { Db } from './db';
-import { databaseOptions } from './db';
 import { HeartbeatUpsert, appendEvents, applyStates, packHeartbeats, writeHeartbeatBatch } from './heartbeat-sql';
-import { HeartbeatThread } from './heartbeat-thread';
 import {
   EventRow,
   HeartbeatRow,
@@ -30,54 +28,11 @@ export interface HeartbeatBatchWrite {
   events: NewEvent[];
 }
 
-export interface StoreOptions {
-  /**
-   * Write heartbeat batches on a writer thread with its own connection (see
-   * heartbeat-thread.ts) instead of on the main connection. Default: off,
-   * unless EDGE_XDS_HEARTBEAT_WRITER=thread. Measured on the 2-core target
-   * machine (docs/BENCHMARKS.md, Heartbeats) the thread costs more CPU per
-   * heartbeat (a second event loop, a message each way per batch, a thread
-   * wake-up each way) than the now short synchronous commit it moves off the
-   * event loop; with spare cores or a disk with slow fsyncs it keeps the
-   * event loop free during commits. An in-memory database is always written
-   * inline (a second connection would be another database).
-   */
-  heartbeatThread?: boolean;
-}
-
 export class Store {
   private readonly upsert: HeartbeatUpsert;
-  private thread: HeartbeatThread | null = null;
-  private readonly useThread: boolean;
-  private closed = false;
 
-  constructor(
-    readonly db: Db,
-    opts: StoreOptions = {},
-  ) {
+  constructor(readonly db: Db) {
     this.upsert = new HeartbeatUpsert(db);
-    const where = databaseOptions(db);
-    this.useThread = (opts.heartbeatThread ?? process.env.EDGE_XDS_HEARTBEAT_WRITER === 'thread') && where !== undefined && where.file !== ':memory:';
-  }
-
-  /**
-   * Starts the heartbeat writer thread (if this store uses one) and waits
-   * until its connection is open. Call after migrations; writeHeartbeats
-   * starts it on first use otherwise. If the thread cannot start, batches are
-   * written on the main connection.
-   */
-  async startHeartbeatWriter(): Promise<void> {
-    const t = this.writerThread();
-    if (t !== null) await t.ready.catch(() => undefined);
-  }
-
-  private writerThread(): HeartbeatThread | null {
-    if (!this.useThread || this.closed) return null;
-    if (this.thread === null) {
-      const where = databaseOptions(this.db)!;
-      this.thread = new HeartbeatThread({ file: where.file, busyTimeoutMs: where.busyTimeoutMs, synchronous: where.synchronous });
-    }
-    return this.thread.stopped === null ? this.thread : null;
   }
 
   /** Every node with its services and latest heartbeat (startup load). */
@@ -153,17 +108,10 @@ export class Store {
   /**
    * One group commit of heartbeats, in one transaction: a multi-row upsert of
    * the latest values and EWMA stats per node (distinct node ids), plus the
-   * state changes and events they cause. Runs on the writer thread when there
-   * is one; resolves once committed.
+   * state changes and events they cause; resolves once committed.
    */
   async writeHeartbeats(batch: HeartbeatBatchWrite): Promise<void> {
-    const packed = packHeartbeats(batch.heartbeats);
-    const t = this.writerThread();
-    if (t !== null) {
-      if (!t.isReady) await t.ready.catch(() => undefined);
-      if (t.stopped === null) return t.write(packed, batch.states, batch.events);
-    }
-    await writeHeartbeatBatch(this.db, this.upsert, packed, batch.states, batch.events);
+    await writeHeartbeatBatch(this.db, this.upsert, packHeartbeats(batch.heartbeats), batch.states, batch.events);
   }
 
   /** Events with seq > sinceSeq, oldest first. */
@@ -196,10 +144,8 @@ export class Store {
     await this.db('kv').where('key', '>=', prefix).andWhere('key', '<', `${prefix}\uffff`).andWhereNot('key', keep).delete();
   }
 
-  /** Closes the heartbeat writer thread (after its in-flight batches) and the database. */
+  /** Closes the database. */
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.thread !== null) await this.thread.close();
     await this.db.destroy();
   }
 }

@@ -19,3 +19,17 @@ export interface SnapshotSource {
   /** Called with every new snapshot of the view (after coalescing). Returns an unsubscribe function. */
   watch(view: ViewKey, fn: (snapshot: Snapshot) => void): () => void;
 }
+
+/**
+ * A source that produces views by key (the mesh source): what a relay's own
+ * computation and the global tier's relay sync service depend on, rather than
+ * on the concrete MeshSource.
+ */
+export interface ViewProducer extends SnapshotSource {
+  /** Makes sure a view exists for a key (as made by viewFor on any tier); false for a malformed key. */
+  ensureView(view: ViewKey): boolean;
+  /** The current snapshot of a view without holding it. */
+  peek(view: ViewKey): Snapshot | null;
+  /** Runs `fn` once the snapshots reflecting everything applied so far are published. */
+  afterFlush(fn: () => void): void;
+}

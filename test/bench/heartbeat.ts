@@ -7,12 +7,11 @@
  * Options (flags or env): --nodes 10000, --duration 20s, --warmup 3s,
  * --connections 200, --workers 1, --client raw|http (raw: minimal keep-alive
  * HTTP/1.1 client on net.Socket, so the generator does not starve the server
- * on a small machine; http: node:http Agent), --writer inline|thread (where
- * the server commits heartbeat batches, EDGE_XDS_HEARTBEAT_WRITER), --max-requests 2000000, --server-args "..."
+ * on a small machine; http: node:http Agent) --max-requests 2000000, --server-args "..."
  * (extra serve flags), --write (update the "Heartbeats" section of
  * docs/BENCHMARKS.md). Profile the server with
  * EDGE_XDS_TEST_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (one
- * .cpuprofile per thread: the main thread and the heartbeat writer).
+ * .cpuprofile).
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -34,8 +33,6 @@ interface BenchArgs {
   /** Extra `edge-xds serve` arguments, e.g. "--db-sync normal". */
   serverArgs: string[];
   client: 'raw' | 'http';
-  /** Where the server commits heartbeat batches: 'inline' (main connection, default) or 'thread' (writer thread). */
-  writer: 'inline' | 'thread';
 }
 
 function parseArgs(argv: string[]): BenchArgs {
@@ -53,7 +50,6 @@ function parseArgs(argv: string[]): BenchArgs {
     maxRequests: Number(get('max-requests', 'BENCH_MAX_REQUESTS', '2000000')),
     write: argv.includes('--write') || process.env.BENCH_WRITE === '1',
     client: get('client', 'BENCH_CLIENT', 'raw') === 'http' ? 'http' : 'raw',
-    writer: get('writer', 'BENCH_WRITER', 'inline') === 'thread' ? 'thread' : 'inline',
     serverArgs: get('server-args', 'BENCH_SERVER_ARGS', '').split(' ').filter((x) => x !== ''),
   };
 }
@@ -103,7 +99,6 @@ async function main(): Promise<void> {
   const srv = await startCliServer({
     logLevel: 'warn',
     args: ['--heartbeat-interval', '10s', ...args.serverArgs],
-    env: { EDGE_XDS_HEARTBEAT_WRITER: args.writer },
   });
   console.log(`server pid ${srv.pid} http ${srv.httpPort} db ${srv.dbPath}`);
   try {
@@ -182,7 +177,6 @@ async function main(): Promise<void> {
     const summary = {
       nodes: args.nodes,
       client: args.client,
-      writer: args.writer,
       connections: args.connections,
       workers: args.workers,
       measuredSeconds: +((to - from) / 1000).toFixed(1),

@@ -6,6 +6,7 @@
  *            [--out results.json] [--workers 2] [--channels 8] [--rounds 4] [--churn 60s] [--observe 30s]
  *            [--settle 12s] [--no-floor] [--node-flags "--cpu-prof --cpu-prof-dir=DIR"] [--worker-flags "..."] [--server-args "..."] [--server-log FILE] [--no-write]
  *   pushes   EDS pushes under noisy heartbeats, hysteresis on/off (test/bench/pushes.ts) [--short] [--write]
+ *   encode   encodedResource's writer against the hand-written one it replaced (test/bench/encode.ts, seconds)
  * Results: JSON (--out, default docs/bench-results/fleet-<mode>-<N>.json) and a table appended to docs/BENCHMARKS.md.
  */
 import fs from 'node:fs';
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { parseDuration } from '../../src/config';
 import { runFleet, writeJson, type FleetArgs, type FleetResult } from './fleet-bench';
 import { runPushes } from './pushes';
+import { runEncodeBench } from './encode';
 import { appendToBenchmarks, markdown } from './report';
 
 function flag(argv: string[], name: string): string | undefined {
@@ -94,10 +96,12 @@ async function main(): Promise<void> {
     const base = { proxies: 10_000, services: 200, endpoints: 2_000, rounds: 4, churnMs: 60_000, syncTimeoutMs: 180_000 };
     const modes = flag(rest, 'mode') ? [flag(rest, 'mode') as 'sotw' | 'delta'] : (['sotw', 'delta'] as const);
     await runAll(command, modes.map((mode) => fleetArgs(rest, { ...base, mode })), rest);
+  } else if (sub === 'encode') {
+    runEncodeBench();
   } else if (sub === 'pushes') {
     await runPushes(rest, command);
   } else {
-    throw new Error(`unknown bench subcommand ${sub} (fleet, full, pushes, or none for the short profile)`);
+    throw new Error(`unknown bench subcommand ${sub} (fleet, full, pushes, encode, or none for the short profile)`);
   }
 }
 

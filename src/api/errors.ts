@@ -110,7 +110,7 @@ export function fromZodIssue(issue: Issue, input: unknown, fieldPrefix = ''): Ap
       code = 'invalid_value';
   }
   const field = fieldOf(path);
-  const fullField = field === null ? (fieldPrefix || null) : fieldPrefix ? `${fieldPrefix}.${field}` : field;
+  const fullField = field === null ? fieldPrefix || null : fieldPrefix ? `${fieldPrefix}.${field}` : field;
   return new ApiError(400, code, fullField ? `${fullField}: ${message}` : `body: ${message}`, fullField);
 }
 

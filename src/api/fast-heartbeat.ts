@@ -11,9 +11,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from '../observability';
 import type { Registry } from '../registry';
-import type { HeartbeatInput } from '../registry/types';
+import type { HeartbeatInput } from '../domain';
 import { ApiError, fromZodIssue } from './errors';
-import { heartbeatSchema } from './schemas';
+import { heartbeatSchema } from '../domain';
 import { MAX_BODY_BYTES } from './limits';
 
 const PATH = /^\/v1\/nodes\/([a-z0-9-]{1,63})\/heartbeat$/;

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ClientKind, ExplainRow, WeightsConfig, WeightsConfigResult } from '../model';
 import { ApiError, parseOrThrow } from './errors';
 import { route } from './middleware';
-import { decimalValue } from './schemas';
+import { decimalValue } from '../domain';
 
 /** Where the table is computed for: a registered node, or a place. */
 export interface EndpointsQuery {
@@ -26,9 +26,24 @@ export interface EndpointsTable {
   endpoints: ExplainRow[];
 }
 
+/** One page of GET /v1/xds/connections: streams in opening order after `cursor` (null: from the first). */
+export interface ConnectionsQuery {
+  limit: number;
+  cursor: number | null;
+}
+
+export interface ConnectionsPage {
+  connections: unknown[];
+  /** Open streams in all. */
+  total: number;
+  limit: number;
+  /** Pass as `cursor` for the next page; null on the last. */
+  nextCursor: string | null;
+}
+
 /** What the REST API needs of the xDS side (implemented in the composition root). */
 export interface MeshAdmin {
-  connections(): unknown[];
+  connections(q: ConnectionsQuery): ConnectionsPage;
   configDump(nodeId: string): unknown | null;
   endpointsTable(service: string, q: EndpointsQuery): EndpointsTable | { error: 'unknown_service' | 'unknown_node' };
   weights(): WeightsConfig;
@@ -56,13 +71,34 @@ const endpointsQuerySchema = z
   .refine((q) => (q.lat === undefined) === (q.lon === undefined), { message: 'lat and lon go together', path: ['lat'] })
   .refine((q) => q.node !== undefined || q.region !== undefined, { message: 'give node=ID or region= (and zone=, lat=, lon=)', path: ['region'] });
 
+export const CONNECTIONS_PAGE_DEFAULT = 100;
+export const CONNECTIONS_PAGE_MAX = 1000;
+
+// A page of streams (each with its per-type status) is bounded, not the whole server.
+const connectionsQuerySchema = z
+  .object({
+    limit: z
+      .string()
+      .regex(/^\d{1,9}$/, `must be a whole number from 1 to ${CONNECTIONS_PAGE_MAX}`)
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(CONNECTIONS_PAGE_MAX))
+      .default(CONNECTIONS_PAGE_DEFAULT),
+    cursor: z
+      .string()
+      .regex(/^\d{1,15}$/, 'must be the nextCursor of a previous page')
+      .transform(Number)
+      .optional(),
+  })
+  .strict();
+
 export function meshRouter(mesh: MeshAdmin): Router {
   const r = Router();
 
   r.get(
     '/xds/connections',
-    route((_req, res) => {
-      res.json({ connections: mesh.connections() });
+    route((req, res) => {
+      const q = parseOrThrow(connectionsQuerySchema, req.query);
+      res.json(mesh.connections({ limit: q.limit, cursor: q.cursor ?? null }));
     }),
   );
 

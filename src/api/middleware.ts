@@ -84,7 +84,10 @@ function decodes(segment: string): boolean {
  */
 export function badPathParam(url: string, routes: readonly string[]): string | null {
   // Absolute-form request targets (`GET http://host/path`) carry the path after the authority.
-  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').split(/[?#]/, 1)[0].replace(/\/$/, '');
+  const path = url
+    .replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '')
+    .split(/[?#]/, 1)[0]
+    .replace(/\/$/, '');
   const segs = path.split('/');
   for (const r of routes) {
     const parts = r.split('/');

@@ -1,8 +1,9 @@
 /** /v1 routes: nodes, heartbeats, services, events. */
 import { Router } from 'express';
-import type { Registry, NodeFilter } from '../registry';
+import type { Registry } from '../registry';
+import type { NodeFilter } from '../domain';
 import { ApiError, parseOrThrow } from './errors';
-import { eventsQuerySchema, heartbeatSchema, nodeFilterSchema, registrationSchema } from './schemas';
+import { eventsQuerySchema, heartbeatSchema, nodeFilterSchema, registrationSchema } from '../domain';
 import { route } from './middleware';
 
 const notFound = (id: string): ApiError => new ApiError(404, 'not_found', `node "${id}" is not registered`, 'id');

@@ -10,9 +10,9 @@
  * carry explicit `region`/`zone` (DNS labels), which win.
  */
 import { z } from 'zod';
-import type { Capacity, HeartbeatInput, NodeRegistration, ServicePort, NodeRole } from '../registry';
+import type { Capacity, HeartbeatInput, NodeRegistration, ServicePort, NodeRole } from '../domain';
 import { ApiError, parseOrThrow } from './errors';
-import { LABEL_KEY, MAX_LABELS, capacitySchema, dnsLabel, ipLiteral, latitude, longitude, nonNegative, unit } from './schemas';
+import { LABEL_KEY, MAX_LABELS, capacitySchema, dnsLabel, ipLiteral, latitude, longitude, nonNegative, unit } from '../domain';
 
 export const SEED_DEFAULT_REGION = 'default';
 
@@ -32,9 +32,7 @@ export const seedRegisterSchema = z.object({
 export const seedHeartbeatSchema = z.object({
   node_id: dnsLabel,
   load: z.object({ cpu: unit.optional(), memory: unit.optional(), network: unit.optional() }).optional(),
-  network_status: z
-    .object({ latency: nonNegative.max(3_600_000).optional(), jitter: nonNegative.max(3_600_000).optional(), packet_loss: unit.optional() })
-    .optional(),
+  network_status: z.object({ latency: nonNegative.max(3_600_000).optional(), jitter: nonNegative.max(3_600_000).optional(), packet_loss: unit.optional() }).optional(),
   timestamp: z.number().optional(),
 });
 
@@ -49,10 +47,22 @@ export function geoZone(lat: number, lon: number): string {
 }
 
 const UNITS = new Map<string, number>([
-  ['k', 1 / 1024], ['kb', 1 / 1000], ['ki', 1 / 1024], ['kib', 1 / 1024],
-  ['m', 1], ['mb', 1], ['mi', 1], ['mib', 1],
-  ['g', 1024], ['gb', 1000], ['gi', 1024], ['gib', 1024],
-  ['t', 1048576], ['tb', 1e6], ['ti', 1048576], ['tib', 1048576],
+  ['k', 1 / 1024],
+  ['kb', 1 / 1000],
+  ['ki', 1 / 1024],
+  ['kib', 1 / 1024],
+  ['m', 1],
+  ['mb', 1],
+  ['mi', 1],
+  ['mib', 1],
+  ['g', 1024],
+  ['gb', 1000],
+  ['gi', 1024],
+  ['gib', 1024],
+  ['t', 1048576],
+  ['tb', 1e6],
+  ['ti', 1048576],
+  ['tib', 1048576],
 ]);
 
 /**

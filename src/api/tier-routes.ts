@@ -6,16 +6,14 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { ApiError, parseOrThrow } from './errors';
 import { route } from './middleware';
-import { decimalValue } from './schemas';
+import { decimalValue } from '../domain';
 
 export interface RelaysQuery {
   region?: string;
   near?: { lat: number; lon: number };
 }
 
-export type BootstrapResult =
-  | { ok: true; contentType: string; body: string }
-  | { ok: false; error: 'unknown_node' | 'no_servers'; message: string };
+export type BootstrapResult = { ok: true; contentType: string; body: string } | { ok: false; error: 'unknown_node' | 'no_servers'; message: string };
 
 export interface TierAdmin {
   relays(q: RelaysQuery): unknown[];

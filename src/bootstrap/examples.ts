@@ -9,9 +9,7 @@ import * as path from 'node:path';
 import { envoyDir, renderEnvoyBootstrap, type EnvoyBootstrapParams } from './envoy';
 import { renderGrpcBootstrap, type GrpcBootstrapParams } from './grpc';
 
-export type BootstrapExample =
-  | { file: string; kind: 'envoy'; params: EnvoyBootstrapParams }
-  | { file: string; kind: 'grpc'; params: GrpcBootstrapParams };
+export type BootstrapExample = { file: string; kind: 'envoy'; params: EnvoyBootstrapParams } | { file: string; kind: 'grpc'; params: GrpcBootstrapParams };
 
 const EU_RELAYS = [
   { host: 'relay-eu-west-1', port: 18000 },

@@ -29,7 +29,10 @@ export interface BootstrapFlags {
 
 /** A failure with the message to print and the exit code (1: server or request, 2: usage). */
 export class BootstrapCliError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }
@@ -98,7 +101,7 @@ async function fetchBootstrap(server: string, nodeId: string, format: string, mo
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : e.cause?.code ?? e.cause?.message ?? e.message;
+    const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
     throw new BootstrapCliError(`cannot reach the edge-xds server at ${url.origin} (${why}); is it running? (--server)`, 1);
   }
   const text = await res.text();
@@ -110,7 +113,8 @@ async function fetchBootstrap(server: string, nodeId: string, format: string, mo
     /* not JSON */
   }
   const msg = err?.message ?? text.slice(0, 200);
-  if (res.status === 404 && err?.field === 'nodeId') throw new BootstrapCliError(`unknown node "${nodeId}" at ${url.origin}: ${msg} (register it first, or use the offline form)`, 1);
+  if (res.status === 404 && err?.field === 'nodeId')
+    throw new BootstrapCliError(`unknown node "${nodeId}" at ${url.origin}: ${msg} (register it first, or use the offline form)`, 1);
   throw new BootstrapCliError(`server answered HTTP ${res.status}${err?.field ? ` (${err.field})` : ''}: ${msg}`, 1);
 }
 
@@ -126,9 +130,9 @@ export function registerBootstrap(program: Command): void {
     .option('--format <format>', 'envoy (YAML) | grpc (JSON for GRPC_XDS_BOOTSTRAP) (default: envoy)')
     .option('--mode <mode>', 'Envoy ADS transport: delta | sotw (default: delta)')
     .option('--out <file>', 'write to this file (parent folders created) instead of stdout')
-    .option('--region <region>', 'offline: the node\'s region')
-    .option('--zone <zone>', 'offline: the node\'s zone')
-    .option('--sub-zone <subZone>', 'offline: the node\'s sub-zone (default: empty)')
+    .option('--region <region>', "offline: the node's region")
+    .option('--zone <zone>', "offline: the node's zone")
+    .option('--sub-zone <subZone>', "offline: the node's sub-zone (default: empty)")
     .option('--xds-server <host:port>', 'offline: xDS server, repeatable, in failover order (relays nearest first, the global tier last)', collect)
     .option('--role <role>', 'offline, Envoy: sidecar | gateway (default: sidecar)')
     .option('--timeout <ms>', 'online: request timeout in ms (default: 5000)')

@@ -39,10 +39,7 @@ function addSpecOptions(cmd: Command, specs: readonly OptionSpec[]): () => Given
 const MIGRATE_KEYS = new Set<keyof ServerOptions>(['db', 'logLevel']);
 
 export function buildProgram(): Command {
-  const program = new Command('edge-xds')
-    .description('Edge-aware xDS control plane: edge node registry + xDS server')
-    .showHelpAfterError()
-    .exitOverride();
+  const program = new Command('edge-xds').description('Edge-aware xDS control plane: edge node registry + xDS server').showHelpAfterError().exitOverride();
 
   const serve = program.command('serve').description('run the control plane (applies migrations first)');
   const serveGiven = addSpecOptions(serve, SERVE_OPTIONS);

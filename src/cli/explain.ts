@@ -28,7 +28,10 @@ interface TableBody {
 
 /** A failure with the message to print and the exit code (1: server or request, 2: usage). */
 export class ExplainError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }
@@ -49,7 +52,12 @@ export function explainUrl(o: ExplainOptions): URL {
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new ExplainError(`--server: must be http(s)://, got ${o.server}`, 2);
   const url = new URL(`${base.pathname.replace(/\/+$/, '')}/v1/services/${encodeURIComponent(o.service)}/endpoints`, base);
   const params: Array<[string, string | undefined]> = [
-    ['node', o.node], ['region', o.region], ['zone', o.zone], ['lat', o.lat], ['lon', o.lon], ['kind', o.kind],
+    ['node', o.node],
+    ['region', o.region],
+    ['zone', o.zone],
+    ['lat', o.lat],
+    ['lon', o.lon],
+    ['kind', o.kind],
   ];
   for (const [k, v] of params) if (v !== undefined) url.searchParams.set(k, v);
   return url;
@@ -63,7 +71,7 @@ export async function fetchExplain(o: ExplainOptions): Promise<TableBody> {
     res = await fetch(url, { signal: AbortSignal.timeout(o.timeoutMs) });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms` : e.cause?.code ?? e.cause?.message ?? e.message;
+    const why = e.name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
     throw new ExplainError(`cannot reach the edge-xds server at ${url.origin} (${why}); is it running? (--server)`, 1);
   }
   const text = await res.text();
@@ -119,8 +127,16 @@ export function registerExplain(program: Command): void {
       try {
         if (!(timeoutMs > 0)) throw new ExplainError(`--timeout: must be a number of ms > 0, got ${str('timeout')}`, 2);
         await runExplain({
-          service, server: str('server') as string, node: str('node'), region: str('region'), zone: str('zone'),
-          lat: str('lat'), lon: str('lon'), kind: str('kind') as 'grpc' | 'envoy', json: f.json === true, timeoutMs,
+          service,
+          server: str('server') as string,
+          node: str('node'),
+          region: str('region'),
+          zone: str('zone'),
+          lat: str('lat'),
+          lon: str('lon'),
+          kind: str('kind') as 'grpc' | 'envoy',
+          json: f.json === true,
+          timeoutMs,
         });
       } catch (err) {
         if (!(err instanceof ExplainError)) throw err;

@@ -71,7 +71,10 @@ export function parseLocation(text: string): { lat: number; lon: number } {
 
 /** A comma-separated list of HOST:PORT (repeatable flags arrive joined by commas). */
 export function parseHostPortList(text: string): string[] {
-  const items = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (items.length === 0) throw new Error('expected at least one HOST:PORT');
   for (const it of items) {
     const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(it);

@@ -93,7 +93,9 @@ export async function runBackend(argv: string[]): Promise<void> {
   });
   const admin = f.adminPort === undefined ? null : await startBackendAdmin(backend, { nodeId: f.nodeId, latencyMs: f.latencyMs, load: null }, f.adminHost, f.adminPort);
   // One line on stdout for scripts: where it listens.
-  process.stdout.write(`${JSON.stringify({ type: 'listening', nodeId: f.nodeId, port: backend.port, advertiseAddress: backend.advertiseAddress, adminPort: admin?.port ?? null })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ type: 'listening', nodeId: f.nodeId, port: backend.port, advertiseAddress: backend.advertiseAddress, adminPort: admin?.port ?? null })}\n`,
+  );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

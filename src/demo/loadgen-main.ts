@@ -52,7 +52,6 @@ export async function runLoadgen(argv: string[]): Promise<void> {
   cmd.parse(argv);
   const f = cmd.opts<Flags>();
   if (f.target.startsWith('xds:')) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     (require('@grpc/grpc-js-xds') as { register(): void }).register();
   }
   const print = (r: LoadgenRecord): void => {

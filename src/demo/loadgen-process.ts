@@ -64,13 +64,7 @@ export interface LoadgenHandle {
 }
 
 export function spawnLoadgen(opts: SpawnLoadgenOptions): LoadgenHandle {
-  const args = [
-    LOADGEN_MAIN,
-    '--target', opts.target,
-    '--rate', String(opts.rate),
-    '--duration', `${opts.durationMs}ms`,
-    '--report-every', `${opts.reportEveryMs ?? 250}ms`,
-  ];
+  const args = [LOADGEN_MAIN, '--target', opts.target, '--rate', String(opts.rate), '--duration', `${opts.durationMs}ms`, '--report-every', `${opts.reportEveryMs ?? 250}ms`];
   if (opts.authority) args.push('--authority', opts.authority);
   if (opts.deadlineMs !== undefined) args.push('--deadline', `${opts.deadlineMs}ms`);
   if (opts.warmupMs !== undefined) args.push('--warmup', `${opts.warmupMs}ms`);

@@ -114,8 +114,12 @@ export class Loadgen {
   mark(name: string): void {
     const now = performance.now();
     this.opts.onRecord({
-      type: 'phase', name: this.phaseName, t: Math.round(now - this.t0), durationMs: Math.round(now - this.phaseStart),
-      ...this.phase.snapshot(), latencies: this.phase.latencies(20_000),
+      type: 'phase',
+      name: this.phaseName,
+      t: Math.round(now - this.t0),
+      durationMs: Math.round(now - this.phaseStart),
+      ...this.phase.snapshot(),
+      latencies: this.phase.latencies(20_000),
     });
     this.phase = new Tally();
     this.phaseName = name;
@@ -238,7 +242,9 @@ export function formatRecord(r: LoadgenRecord): string {
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([n, c]) => `${n} ${Math.round((100 * c) / total)}% p50=${r.p50ByNode[n] ?? '-'}ms`)
         .join(' | ');
-      const errs = Object.entries(r.errors).map(([c, n]) => `${c}=${n}`).join(' ');
+      const errs = Object.entries(r.errors)
+        .map(([c, n]) => `${c}=${n}`)
+        .join(' ');
       const head = r.type === 'phase' ? `phase ${r.name}` : `t=${(r.t / 1000).toFixed(1)}s`;
       return `${head} ok=${r.ok} failed=${r.failed} p50=${r.p50Ms ?? '-'}ms p99=${r.p99Ms ?? '-'}ms | ${sites}${errs ? ` | errors ${errs}` : ''}`;
     }

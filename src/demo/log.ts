@@ -13,13 +13,15 @@ export const silentDemoLogger: DemoLogger = { info: noop, warn: noop, error: noo
 export function stderrLogger(name: string, level: 'debug' | 'info' | 'warn' | 'error' = 'info'): DemoLogger {
   const order = ['debug', 'info', 'warn', 'error'];
   const min = order.indexOf(level);
-  const at = (lvl: string) => (obj: object, msg?: string): void => {
-    if (order.indexOf(lvl) < min) return;
-    const rec: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, name, ...obj };
-    if (msg) rec.msg = msg;
-    const err = (obj as { err?: unknown }).err;
-    if (err instanceof Error) rec.err = { message: err.message, cause: String((err as { cause?: unknown }).cause ?? '') };
-    process.stderr.write(`${JSON.stringify(rec)}\n`);
-  };
+  const at =
+    (lvl: string) =>
+    (obj: object, msg?: string): void => {
+      if (order.indexOf(lvl) < min) return;
+      const rec: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, name, ...obj };
+      if (msg) rec.msg = msg;
+      const err = (obj as { err?: unknown }).err;
+      if (err instanceof Error) rec.err = { message: err.message, cause: String((err as { cause?: unknown }).cause ?? '') };
+      process.stderr.write(`${JSON.stringify(rec)}\n`);
+    };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

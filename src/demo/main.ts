@@ -54,7 +54,7 @@ export async function runDemoMain(argv: string[]): Promise<number> {
     await runDemo({ quick: f.quick, outDir: f.out, tty: Boolean(process.stdout.isTTY) && !f.plain, signal: ac.signal, phaseMs });
     return 0;
   } catch (err) {
-    process.stderr.write(`demo: ${ac.signal.aborted ? 'aborted' : (err as Error).stack ?? String(err)}\n`);
+    process.stderr.write(`demo: ${ac.signal.aborted ? 'aborted' : ((err as Error).stack ?? String(err))}\n`);
     return ac.signal.aborted ? 130 : 1;
   }
 }

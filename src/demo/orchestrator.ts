@@ -82,7 +82,12 @@ function scenarioList(t: Topology, quick: boolean, phaseMs?: number): Scenario[]
       start: async (d) => d.killGlobal(),
       end: async (d) => d.restartGlobal(),
     },
-    { name: 'kill-relay', text: `${t.targets.relay} (the nearest relay of the cn-east clients) is killed (SIGKILL)`, ms: ms(6000, 3000), start: async (d) => d.killRelay(t.targets.relay) },
+    {
+      name: 'kill-relay',
+      text: `${t.targets.relay} (the nearest relay of the cn-east clients) is killed (SIGKILL)`,
+      ms: ms(6000, 3000),
+      start: async (d) => d.killRelay(t.targets.relay),
+    },
   ];
   return quick ? all.filter((s) => ['steady', 'overload', 'kill-site'].includes(s.name)) : all;
 }
@@ -97,9 +102,18 @@ class Demo {
   readonly ports = new Map<string, { http: number; xds: number }>();
   readonly view: LiveView;
 
-  constructor(readonly o: DemoOptions, t0: number) {
+  constructor(
+    readonly o: DemoOptions,
+    t0: number,
+  ) {
     this.t = demoTopology(o.quick);
-    this.view = new LiveView(this.t.sites.map((s) => s.id), this.t.clients.map((c) => c.id), o.tty, o.write ?? ((s) => process.stdout.write(s)), t0);
+    this.view = new LiveView(
+      this.t.sites.map((s) => s.id),
+      this.t.clients.map((c) => c.id),
+      o.tty,
+      o.write ?? ((s) => process.stdout.write(s)),
+      t0,
+    );
   }
 
   log(text: string): void {
@@ -152,17 +166,58 @@ class Demo {
 
   async startRelay(id: string): Promise<void> {
     const r = this.t.relays.find((x) => x.id === id)!;
-    const args = [...COMMON, '--role', 'regional', '--region', r.region, '--upstream', `${this.t.globalHost}:${this.ports.get('global')!.xds}`,
-      '--advertise-address', r.host, '--location', `${r.location.lat},${r.location.lon}`, '--relay-id', r.id];
+    const args = [
+      ...COMMON,
+      '--role',
+      'regional',
+      '--region',
+      r.region,
+      '--upstream',
+      `${this.t.globalHost}:${this.ports.get('global')!.xds}`,
+      '--advertise-address',
+      r.host,
+      '--location',
+      `${r.location.lat},${r.location.lon}`,
+      '--relay-id',
+      r.id,
+    ];
     this.relays.set(id, await startServerProc(this.set, { name: id, host: r.host, dir: path.join(this.tmp, id), args, ports: this.ports.get(id) }));
   }
 
   async startSite(s: SiteSpec): Promise<void> {
     const urls = [...relaysNearest(this.t, s.region, s.location).map((r) => this.url(r.id, r.host)), this.url('global', this.t.globalHost)];
     const m = LATENCY_MATRIX;
-    const args = ['--host', s.host, '--port', '0', '--node-id', s.id, '--region', s.region, '--zone', s.zone, '--lat', String(s.location.lat), '--lon', String(s.location.lon),
-      '--latency-matrix', `${m.zone},${m.region},${m.remote}`, '--advertise-address', s.host, '--admin-host', s.host, '--admin-port', '0',
-      '--heartbeat-interval', HB, '--max-rps', '500', '--log-level', 'warn', ...urls.flatMap((u) => ['--registry-url', u])];
+    const args = [
+      '--host',
+      s.host,
+      '--port',
+      '0',
+      '--node-id',
+      s.id,
+      '--region',
+      s.region,
+      '--zone',
+      s.zone,
+      '--lat',
+      String(s.location.lat),
+      '--lon',
+      String(s.location.lon),
+      '--latency-matrix',
+      `${m.zone},${m.region},${m.remote}`,
+      '--advertise-address',
+      s.host,
+      '--admin-host',
+      s.host,
+      '--admin-port',
+      '0',
+      '--heartbeat-interval',
+      HB,
+      '--max-rps',
+      '500',
+      '--log-level',
+      'warn',
+      ...urls.flatMap((u) => ['--registry-url', u]),
+    ];
     const b = await startBackendProc(this.set, s.id, args);
     // A steady reported load (not the process's own noisy CPU share) so that runs compare.
     await http('POST', `${b.adminUrl}/load`, NORMAL_LOAD);
@@ -172,15 +227,19 @@ class Demo {
   async edgeNodes(): Promise<Array<{ id: string; role: string; state: string }>> {
     const r = await http('GET', `${this.global.baseUrl}/v1/nodes`);
     const b = r.json as { nodes?: Array<{ id: string; role: string; state: string }> } | Array<{ id: string; role: string; state: string }>;
-    return Array.isArray(b) ? b : b.nodes ?? [];
+    return Array.isArray(b) ? b : (b.nodes ?? []);
   }
 
   async waitAllHealthy(): Promise<void> {
     const want = new Set([...this.t.sites.map((s) => s.id), ...this.t.relays.map((r) => r.id)]);
-    await this.waitUntil('every site and relay healthy at the global tier', async () => {
-      const nodes = await this.edgeNodes();
-      return [...want].every((id) => nodes.some((n) => n.id === id && n.state === 'healthy'));
-    }, 60_000);
+    await this.waitUntil(
+      'every site and relay healthy at the global tier',
+      async () => {
+        const nodes = await this.edgeNodes();
+        return [...want].every((id) => nodes.some((n) => n.id === id && n.state === 'healthy'));
+      },
+      60_000,
+    );
   }
 
   async setStrategy(s: StrategyName): Promise<void> {
@@ -210,13 +269,17 @@ class Demo {
   async restartGlobal(): Promise<void> {
     await this.startGlobal();
     this.log('global tier restarted (same database and ports); waiting for the relays to reconcile');
-    await this.waitUntil('relays in sync with the global tier', async () => {
-      for (const r of this.relays.values()) {
-        const s = (await http('GET', `${r.baseUrl}/v1/tier`)).json as { inSync?: boolean; outboxPending?: number };
-        if (!s.inSync || (s.outboxPending ?? 0) > 0) return false;
-      }
-      return true;
-    }, 20_000);
+    await this.waitUntil(
+      'relays in sync with the global tier',
+      async () => {
+        for (const r of this.relays.values()) {
+          const s = (await http('GET', `${r.baseUrl}/v1/tier`)).json as { inSync?: boolean; outboxPending?: number };
+          if (!s.inSync || (s.outboxPending ?? 0) > 0) return false;
+        }
+        return true;
+      },
+      20_000,
+    );
     this.log('relays in sync again');
   }
 
@@ -242,7 +305,16 @@ class Demo {
         locality: { region: c.region, zone: c.zone, subZone: '' },
         xdsServers: [...relays.map((r) => ({ host: r.host, port: this.ports.get(r.id)!.xds })), { host: this.t.globalHost, port: this.ports.get('global')!.xds }],
       });
-      const lg = spawnLoadgen({ bootstrap, target: 'xds:///echo', rate, durationMs, deadlineMs: 1000, reportEveryMs: 500, warmupMs: 20_000, clientLocality: { region: c.region, zone: c.zone } });
+      const lg = spawnLoadgen({
+        bootstrap,
+        target: 'xds:///echo',
+        rate,
+        durationMs,
+        deadlineMs: 1000,
+        reportEveryMs: 500,
+        warmupMs: 20_000,
+        clientLocality: { region: c.region, zone: c.zone },
+      });
       this.set.adopt(`loadgen ${c.id}`, lg.process);
       lg.events.on('window', (w: WindowRecord) => this.view.window(c.id, w));
       out.set(c.id, lg);
@@ -255,11 +327,13 @@ class Demo {
     this.log(`starting ${this.t.clients.length} grpc-js-xds clients`);
     const clients = this.startClients(this.o.quick ? 30 : 40, durationMs);
     const t0 = Date.now();
-    await Promise.all([...clients].map(async ([id, lg]) => {
-      const r = await lg.waitFor((x) => x.type === 'ready', 40_000);
-      this.log(`${id}: first RPC answered ${((Date.now() - t0) / 1000).toFixed(1)} s after start (xDS wait ${(r as { waitedMs: number }).waitedMs} ms)`);
-      await lg.waitFor((x) => x.type === 'start', 5000);
-    }));
+    await Promise.all(
+      [...clients].map(async ([id, lg]) => {
+        const r = await lg.waitFor((x) => x.type === 'ready', 40_000);
+        this.log(`${id}: first RPC answered ${((Date.now() - t0) / 1000).toFixed(1)} s after start (xDS wait ${(r as { waitedMs: number }).waitedMs} ms)`);
+        await lg.waitFor((x) => x.type === 'start', 5000);
+      }),
+    );
     return clients;
   }
 
@@ -311,7 +385,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   try {
     d.log(`edge-xds demo (${o.quick ? 'quick' : 'full'}): temp dir ${d.tmp}`);
     await d.pickPorts();
-    d.log(`starting the global tier (${d.t.globalHost}), relays (${d.t.relays.map((r) => `${r.id}@${r.host}`).join(', ')}) and sites (${d.t.sites.map((s) => `${s.id}@${s.host}`).join(', ')})`);
+    d.log(
+      `starting the global tier (${d.t.globalHost}), relays (${d.t.relays.map((r) => `${r.id}@${r.host}`).join(', ')}) and sites (${d.t.sites.map((s) => `${s.id}@${s.host}`).join(', ')})`,
+    );
     // The global tier first, then relays and sites at once (sites retry registration until their relays answer).
     const clientsReady = o.quick ? d.readyClients(180_000) : undefined;
     clientsReady?.catch(() => undefined);
@@ -333,12 +409,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const svgPath = path.resolve(o.outDir, 'demo-report.svg');
     fs.mkdirSync(o.outDir, { recursive: true });
     fs.writeFileSync(svgPath, svgChart(results, `edge-xds demo: latency per scenario, edge-aware vs round robin (${o.quick ? 'quick' : 'full'} run)`));
-    fs.writeFileSync(reportPath, markdownReport(results, {
-      mode: o.quick ? 'quick' : 'full', startedAt, durationS: (Date.now() - startedAt.getTime()) / 1000, sites: d.t.sites.map((s) => s.id),
-      command: o.quick ? 'npm run demo -- --quick' : 'npm run demo', svgFile: path.basename(svgPath),
-      scenarioText: Object.fromEntries(scenarioList(d.t, o.quick).map((s) => [s.name, s.text])),
-      topology: topologyText(d.t),
-    }));
+    fs.writeFileSync(
+      reportPath,
+      markdownReport(results, {
+        mode: o.quick ? 'quick' : 'full',
+        startedAt,
+        durationS: (Date.now() - startedAt.getTime()) / 1000,
+        sites: d.t.sites.map((s) => s.id),
+        command: o.quick ? 'npm run demo -- --quick' : 'npm run demo',
+        svgFile: path.basename(svgPath),
+        scenarioText: Object.fromEntries(scenarioList(d.t, o.quick).map((s) => [s.name, s.text])),
+        topology: topologyText(d.t),
+      }),
+    );
     write(`\nSummary (all clients; errors = failed/all RPCs):\n${textTable(summaryRows(results))}\n\nreport: ${reportPath}\nchart:  ${svgPath}\n`);
     return { reportPath, svgPath, results, pids: d.set.pids, tmpDir: d.tmp };
   } finally {

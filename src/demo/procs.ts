@@ -58,10 +58,14 @@ export class ProcessSet {
   /** Follows a child until it exits; stop() signals it (SIGKILL after graceMs) and forgets it. */
   private track(name: string, child: ChildProcess, output: () => string): Proc {
     let done = child.exitCode !== null || child.signalCode !== null;
-    const exited = new Promise<void>((resolve) => (done ? resolve() : child.once('exit', () => {
-      done = true;
-      resolve();
-    })));
+    const exited = new Promise<void>((resolve) =>
+      done
+        ? resolve()
+        : child.once('exit', () => {
+            done = true;
+            resolve();
+          }),
+    );
     const p: Proc = {
       name,
       pid: child.pid ?? -1,
@@ -103,12 +107,28 @@ export interface ServerProc extends Proc {
 }
 
 /** Starts `edge-xds serve` on `host` (ports 0 unless given) and waits for its ready file. */
-export async function startServerProc(set: ProcessSet, o: { name: string; host: string; dir: string; args: string[]; ports?: { http: number; xds: number }; timeoutMs?: number }): Promise<ServerProc> {
+export async function startServerProc(
+  set: ProcessSet,
+  o: { name: string; host: string; dir: string; args: string[]; ports?: { http: number; xds: number }; timeoutMs?: number },
+): Promise<ServerProc> {
   fs.mkdirSync(o.dir, { recursive: true });
   const ready = path.join(o.dir, `ready-${Date.now()}.json`);
   const args = [
-    CLI_MAIN, 'serve', '--host', o.host, '--http-port', String(o.ports?.http ?? 0), '--xds-port', String(o.ports?.xds ?? 0),
-    '--db', path.join(o.dir, 'edge-xds.db'), '--ready-file', ready, '--log-level', 'warn', ...o.args,
+    CLI_MAIN,
+    'serve',
+    '--host',
+    o.host,
+    '--http-port',
+    String(o.ports?.http ?? 0),
+    '--xds-port',
+    String(o.ports?.xds ?? 0),
+    '--db',
+    path.join(o.dir, 'edge-xds.db'),
+    '--ready-file',
+    ready,
+    '--log-level',
+    'warn',
+    ...o.args,
   ];
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGE_XDS_')) env[k] = v;
@@ -139,7 +159,10 @@ export async function startBackendProc(set: ProcessSet, name: string, args: stri
   const p = set.spawn(name, [BACKEND_MAIN, ...args]);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const line = p.output().split('\n').find((l) => l.startsWith('{"type":"listening"'));
+    const line = p
+      .output()
+      .split('\n')
+      .find((l) => l.startsWith('{"type":"listening"'));
     if (line) {
       const r = JSON.parse(line) as { port: number; adminPort: number | null; advertiseAddress: string };
       const adminHost = args[args.indexOf('--admin-host') + 1] ?? '127.0.0.1';

@@ -97,8 +97,21 @@ export function markdownReport(results: ScenarioResult[], meta: ReportMeta): str
   const rows = [['strategy', 'scenario', 'client', 'p50', 'p99', 'errors', ...meta.sites.map((s) => `${s} %`)]];
   for (const r of results) {
     for (const [c, v] of Object.entries(r.clients)) {
-      rows.push([r.strategy, r.scenario, c, `${fmt(v.p50Ms)} ms`, `${fmt(v.p99Ms)} ms`, `${v.failed}${Object.keys(v.errors).length ? ` (${Object.entries(v.errors).map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`,
-        ...meta.sites.map((s) => (v.ok ? String(Math.round((100 * (v.counts[s] ?? 0)) / v.ok)) : '-'))]);
+      rows.push([
+        r.strategy,
+        r.scenario,
+        c,
+        `${fmt(v.p50Ms)} ms`,
+        `${fmt(v.p99Ms)} ms`,
+        `${v.failed}${
+          Object.keys(v.errors).length
+            ? ` (${Object.entries(v.errors)
+                .map(([k, n]) => `${k} ${n}`)
+                .join(', ')})`
+            : ''
+        }`,
+        ...meta.sites.map((s) => (v.ok ? String(Math.round((100 * (v.counts[s] ?? 0)) / v.ok)) : '-')),
+      ]);
     }
   }
   out.push(mdTable(rows), '');
@@ -147,12 +160,16 @@ export function svgChart(results: ScenarioResult[], title: string): string {
         if (v === null || v === undefined) return;
         const h = (panelH * v) / max;
         const x = gx + bi * barW;
-        parts.push(`<rect x="${x.toFixed(1)}" y="${(y0 + panelH - h).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[st]}"><title>${esc(`${st} ${s}: ${fmt(v)} ms`)}</title></rect>`);
+        parts.push(
+          `<rect x="${x.toFixed(1)}" y="${(y0 + panelH - h).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[st]}"><title>${esc(`${st} ${s}: ${fmt(v)} ms`)}</title></rect>`,
+        );
         parts.push(`<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(y0 + panelH - h - 3).toFixed(1)}" text-anchor="middle" font-size="10">${fmt(v)}</text>`);
       });
       parts.push(`<text x="${(left + gi * groupW + groupW / 2).toFixed(1)}" y="${y0 + panelH + 16}" text-anchor="middle">${esc(s)}</text>`);
     });
-    parts.push(`<line x1="${left}" x2="${left}" y1="${y0}" y2="${y0 + panelH}" stroke="#333"/><line x1="${left}" x2="${left + plotW}" y1="${y0 + panelH}" y2="${y0 + panelH}" stroke="#333"/>`);
+    parts.push(
+      `<line x1="${left}" x2="${left}" y1="${y0}" y2="${y0 + panelH}" stroke="#333"/><line x1="${left}" x2="${left + plotW}" y1="${y0 + panelH}" y2="${y0 + panelH}" stroke="#333"/>`,
+    );
   });
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;

@@ -49,7 +49,11 @@ export class Tally {
   snapshot(): TallySnapshot {
     const sorted = [...this.lat].sort((a, b) => a - b);
     const p50ByNode: Record<string, number | null> = {};
-    for (const [n, l] of [...this.byNode.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) p50ByNode[n] = percentile([...l].sort((a, b) => a - b), 50);
+    for (const [n, l] of [...this.byNode.entries()].sort(([a], [b]) => (a < b ? -1 : 1)))
+      p50ByNode[n] = percentile(
+        [...l].sort((a, b) => a - b),
+        50,
+      );
     return { ok: this.ok, failed: this.failed, counts: { ...this.counts }, errors: { ...this.errors }, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), p50ByNode };
   }
 

@@ -91,10 +91,11 @@ export class LiveView {
       const last = s.windows[s.windows.length - 1];
       const share = (n: string): string => (ok > 0 ? `${Math.round((100 * (counts[n] ?? 0)) / ok)}%` : '-').padStart(siteW);
       const rps = spanMs > 0 ? Math.round((ok - (s.windows[0]?.ok ?? 0)) / (spanMs / 1000)) : 0;
-      lines.push([
-        c.padEnd(clientW), ...this.sites.map(share), String(rps).padStart(6),
-        fmt(last?.p50Ms).padStart(8), fmt(last?.p99Ms).padStart(8), String(s.phaseErrors).padStart(8),
-      ].join(' '));
+      lines.push(
+        [c.padEnd(clientW), ...this.sites.map(share), String(rps).padStart(6), fmt(last?.p50Ms).padStart(8), fmt(last?.p99Ms).padStart(8), String(s.phaseErrors).padStart(8)].join(
+          ' ',
+        ),
+      );
     }
     return lines;
   }
@@ -109,7 +110,11 @@ export class LiveView {
       for (const [n, k] of Object.entries(w.counts)) counts[n] = (counts[n] ?? 0) + k;
     }
     const last = s.windows[s.windows.length - 1];
-    const shares = this.sites.filter((n) => counts[n]).map((n) => `${n} ${Math.round((100 * counts[n]) / ok)}%`).join(', ') || 'no traffic';
+    const shares =
+      this.sites
+        .filter((n) => counts[n])
+        .map((n) => `${n} ${Math.round((100 * counts[n]) / ok)}%`)
+        .join(', ') || 'no traffic';
     return `${client.padEnd(10)} ${shares} | p50 ${fmt(last?.p50Ms)} ms p99 ${fmt(last?.p99Ms)} ms | errors ${s.phaseErrors}`;
   }
 

@@ -3,7 +3,7 @@
  * with priorities (zone, region, failover regions) and weights
  * w_i = C_i / (L_i + eps) * exp(-lambda * d_i) * q_i.
  */
-import type { EdgeNode, NodeState } from '../registry/types';
+import type { EdgeNode, NodeState } from '../domain';
 import type { WeightsConfig } from './config';
 import { capacityOf, loadsOf, networkFactor, networkStatsOf } from './factors';
 import { haversineKm } from './geo';
@@ -54,9 +54,7 @@ function regionLevels(requester: Requester, items: readonly Work[], config: Weig
   const order = Object.hasOwn(config.regionFailover, requester.region) ? config.regionFailover[requester.region] : [];
   const listed = order.filter((r) => nearest.has(r));
   const listedSet = new Set(listed);
-  const rest = [...nearest.keys()]
-    .filter((r) => !listedSet.has(r))
-    .sort((a, b) => (nearest.get(a) as number) - (nearest.get(b) as number) || cmp(a, b));
+  const rest = [...nearest.keys()].filter((r) => !listedSet.has(r)).sort((a, b) => (nearest.get(a) as number) - (nearest.get(b) as number) || cmp(a, b));
   const out = new Map<string, number>();
   listed.forEach((r, i) => out.set(r, i));
   rest.forEach((r, i) => out.set(r, listed.length + (config.groupUnlistedRegions ? 0 : i)));
@@ -165,7 +163,5 @@ export function computeAssignment(params: AssignmentParams): EndpointAssignment[
     });
   }
 
-  return items
-    .map((w) => w.a)
-    .sort((x, y) => x.priority - y.priority || cmp(x.nodeId, y.nodeId) || x.port - y.port);
+  return items.map((w) => w.a).sort((x, y) => x.priority - y.priority || cmp(x.nodeId, y.nodeId) || x.port - y.port);
 }

@@ -134,9 +134,7 @@ const schema = z
     }
   });
 
-export type WeightsConfigResult =
-  | { ok: true; config: WeightsConfig }
-  | { ok: false; error: { field: string; message: string } };
+export type WeightsConfigResult = { ok: true; config: WeightsConfig } | { ok: false; error: { field: string; message: string } };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -2,7 +2,7 @@
  * The per-endpoint factors of the weight formula: capacity C_i, load L_i
  * (smoothed and latest), network quality q_i.
  */
-import type { EdgeNode, LoadReport, NetworkReport } from '../registry/types';
+import type { EdgeNode, LoadReport, NetworkReport } from '../domain';
 import type { WeightsConfig } from './config';
 
 function clamp01(v: number | undefined): number | undefined {
@@ -60,13 +60,11 @@ export interface NodeLoads {
 export function loadsOf(node: Pick<EdgeNode, 'stats' | 'lastHeartbeat'>, cfg: WeightsConfig, now?: number): NodeLoads {
   const s = node.stats;
   const hb = node.lastHeartbeat;
-  const fresh =
-    hb !== null &&
-    (now === undefined || cfg.overload.maxHeartbeatAgeMs === 0 || now - hb.at <= cfg.overload.maxHeartbeatAgeMs);
+  const fresh = hb !== null && (now === undefined || cfg.overload.maxHeartbeatAgeMs === 0 || now - hb.at <= cfg.overload.maxHeartbeatAgeMs);
   const pick = (f: keyof LoadReport, first: 'stats' | 'latest'): number => {
     const fromStats = s ? clamp01(s[f]) : undefined;
     const fromLatest = hb ? clamp01(hb.load?.[f]) : undefined;
-    return (first === 'stats' ? fromStats ?? fromLatest : fromLatest ?? fromStats) ?? 0;
+    return (first === 'stats' ? (fromStats ?? fromLatest) : (fromLatest ?? fromStats)) ?? 0;
   };
   const smoothed: LoadReport = { cpu: pick('cpu', 'stats'), memory: pick('memory', 'stats'), network: pick('network', 'stats') };
   const load = combineLoad(smoothed, cfg.load);
@@ -80,10 +78,7 @@ export function loadsOf(node: Pick<EdgeNode, 'stats' | 'lastHeartbeat'>, cfg: We
  * exp(-(a*latency/latRef + b*jitter/jitRef + c*loss/lossRef)). Missing or
  * invalid measurements count as 0 (no information is no penalty).
  */
-export function networkFactor(
-  stats: Partial<NetworkReport> | null | undefined,
-  config: Pick<WeightsConfig, 'network'>,
-): number {
+export function networkFactor(stats: Partial<NetworkReport> | null | undefined, config: Pick<WeightsConfig, 'network'>): number {
   const n = config.network;
   if (!stats) return 1;
   const x =

@@ -2,7 +2,7 @@
  * Geography: great-circle distance and spherical centroids, and placing a
  * requesting proxy at a point (resolveRequester).
  */
-import type { EdgeNode, GeoLocation } from '../registry/types';
+import type { EdgeNode, GeoLocation } from '../domain';
 import type { Requester } from './types';
 
 /** Mean Earth radius (IUGG), km. */
@@ -24,15 +24,7 @@ export function haversineKm(a: GeoLocation, b: GeoLocation): number {
 
 /** A usable point: finite, lat in [-90,90], lon in [-180,180]. */
 export function isValidLocation(loc: GeoLocation | null | undefined): loc is GeoLocation {
-  return (
-    loc != null &&
-    Number.isFinite(loc.lat) &&
-    Number.isFinite(loc.lon) &&
-    loc.lat >= -90 &&
-    loc.lat <= 90 &&
-    loc.lon >= -180 &&
-    loc.lon <= 180
-  );
+  return loc != null && Number.isFinite(loc.lat) && Number.isFinite(loc.lon) && loc.lat >= -90 && loc.lat <= 90 && loc.lon >= -180 && loc.lon <= 180;
 }
 
 /**
@@ -85,7 +77,6 @@ export function resolveRequester(input: RequesterInput, nodes: Iterable<EdgeNode
   }
   inRegion.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const inZone = inRegion.filter((n) => n.zone === input.zone);
-  const location =
-    sphericalCentroid(inZone.map((n) => n.location)) ?? sphericalCentroid(inRegion.map((n) => n.location));
+  const location = sphericalCentroid(inZone.map((n) => n.location)) ?? sphericalCentroid(inRegion.map((n) => n.location));
   return { ...base, location };
 }

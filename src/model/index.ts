@@ -1,13 +1,5 @@
 /** The model: pure geography, priorities, weights and hysteresis (no I/O but reading a config file). */
-export type {
-  ClientKind,
-  EndpointAssignment,
-  EndpointHealth,
-  Locality,
-  Requester,
-  ServiceSpec,
-  WeightFactors,
-} from './types';
+export type { ClientKind, EndpointAssignment, EndpointHealth, Locality, Requester, ServiceSpec, WeightFactors } from './types';
 export { EARTH_RADIUS_KM, haversineKm, isValidLocation, resolveRequester, sphericalCentroid } from './geo';
 export type { RequesterInput } from './geo';
 export { DEFAULT_WEIGHTS_CONFIG, loadWeightsConfigFile, parseWeightsConfig } from './config';

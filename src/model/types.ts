@@ -2,7 +2,7 @@
  * The intermediate model between the registry and xDS resources
  * (registry rows -> model -> Envoy messages). Pure data, no I/O types.
  */
-import type { GeoLocation, ServiceProtocol } from '../registry/types';
+import type { GeoLocation, ServiceProtocol } from '../domain';
 
 /** Which kind of data plane asks: an Envoy sidecar/gateway or a proxyless gRPC client. */
 export type ClientKind = 'envoy' | 'grpc';

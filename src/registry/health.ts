@@ -1,5 +1,5 @@
 /** The timer-driven part of the node health state machine. */
-import type { EdgeNode, NodeState } from './types';
+import type { EdgeNode, NodeState } from '../domain';
 
 /** Missed intervals after which a node becomes suspect / unhealthy. */
 export const SUSPECT_AFTER_INTERVALS = 2;

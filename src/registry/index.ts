@@ -1,4 +1,4 @@
-export * from './types';
+// Domain types live in src/domain (import them from there).
 export { Registry, RegistryClosedError } from './registry';
 export type { RegistryOptions, RegisterResult, RegistryForwarder } from './registry';
 export type { ServiceSummary, ServiceEndpoint } from './queries';

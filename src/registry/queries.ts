@@ -1,5 +1,5 @@
 /** Read-side helpers over the in-memory node map. */
-import type { EdgeNode, NodeFilter, NodeRole, NodeState, ServiceProtocol } from './types';
+import type { EdgeNode, NodeFilter, NodeRole, NodeState, ServiceProtocol } from '../domain';
 
 export function matchesFilter(n: EdgeNode, f: NodeFilter): boolean {
   if (f.region !== undefined && n.region !== f.region) return false;

@@ -9,18 +9,7 @@ import { silentLogger } from '../observability';
 import { GroupCommitBatcher, NewEvent, StateUpdate, Store, heartbeatToRow } from '../store';
 import { sweepPeriodMs, sweepState } from './health';
 import { DEFAULT_EWMA_ALPHA, foldHeartbeat } from './stats';
-import type {
-  EdgeNode,
-  HeartbeatInput,
-  NodeFilter,
-  NodeRegistration,
-  NodeState,
-  RegistryChange,
-  RegistryEvent,
-  RegistryView,
-  LastHeartbeat,
-  SmoothedStats,
-} from './types';
+import type { EdgeNode, HeartbeatInput, NodeFilter, NodeRegistration, NodeState, RegistryChange, RegistryEvent, RegistryView, LastHeartbeat, SmoothedStats } from '../domain';
 import { ServiceSummary, summarizeServices, matchesFilter } from './queries';
 
 export interface RegistryOptions {
@@ -149,7 +138,7 @@ export class Registry implements RegistryView {
       this.map.set(node.id, node);
       this.log.info({ nodeId: node.id, created: prev === undefined, from: prev?.state }, 'node registered');
       const services = unionNames(prev, node);
-      this.emit({ kind: 'node', nodeId: node.id, services, event: 'registered' });
+      this.emit({ what: 'node', nodeId: node.id, services, event: 'registered' });
       return { created: prev === undefined, node };
     });
   }
@@ -180,16 +169,13 @@ export class Registry implements RegistryView {
       const now = this.now();
       const drainUntil = now + this.opts.drainGraceMs;
       await Promise.all([
-        this.opts.store.updateStates(
-          [{ nodeId: id, state: 'draining', drainUntil }],
-          [{ at: now, nodeId: id, type: 'draining', detail: { from: prev.state, drainUntil } }],
-        ),
+        this.opts.store.updateStates([{ nodeId: id, state: 'draining', drainUntil }], [{ at: now, nodeId: id, type: 'draining', detail: { from: prev.state, drainUntil } }]),
         this.opts.forward?.deregister(id),
       ]);
       const node: EdgeNode = { ...prev, state: 'draining', drainUntil };
       this.map.set(id, node);
       this.log.info({ nodeId: id, from: prev.state, drainUntil }, 'node draining');
-      this.emit({ kind: 'node', nodeId: id, services: node.services.map((s) => s.name), event: 'draining' });
+      this.emit({ what: 'node', nodeId: id, services: node.services.map((s) => s.name), event: 'draining' });
       return node;
     });
   }
@@ -209,16 +195,16 @@ export class Registry implements RegistryView {
       for (const id of gone) {
         const prev = this.map.get(id) as EdgeNode;
         this.map.delete(id);
-        this.emit({ kind: 'node', nodeId: id, services: prev.services.map((s) => s.name), event: 'deregistered' });
+        this.emit({ what: 'node', nodeId: id, services: prev.services.map((s) => s.name), event: 'deregistered' });
       }
       for (const n of nodes) {
         const prev = this.map.get(n.id);
         this.map.set(n.id, n);
         const services = unionNames(prev, n);
         if (!prev || prev.state !== n.state || prev.updatedAt !== n.updatedAt) {
-          this.emit({ kind: 'node', nodeId: n.id, services, event: n.state === 'draining' ? 'draining' : prev ? (n.state as 'healthy') : 'registered' });
+          this.emit({ what: 'node', nodeId: n.id, services, event: n.state === 'draining' ? 'draining' : prev ? (n.state as 'healthy') : 'registered' });
         } else {
-          this.emit({ kind: 'heartbeat', nodeId: n.id, services });
+          this.emit({ what: 'heartbeat', nodeId: n.id, services });
         }
       }
     });
@@ -291,21 +277,27 @@ export class Registry implements RegistryView {
     }
     if (states.length === 0 && removals.length === 0) return;
     if (removals.length > 0) {
-      await this.opts.store.deleteNodes(removals.map((n) => n.id), events.filter((e) => e.type === 'deregistered'));
+      await this.opts.store.deleteNodes(
+        removals.map((n) => n.id),
+        events.filter((e) => e.type === 'deregistered'),
+      );
     }
     if (states.length > 0) {
-      await this.opts.store.updateStates(states, events.filter((e) => e.type !== 'deregistered'));
+      await this.opts.store.updateStates(
+        states,
+        events.filter((e) => e.type !== 'deregistered'),
+      );
     }
     for (const n of removals) {
       this.map.delete(n.id);
       this.log.info({ nodeId: n.id }, 'node deregistered');
-      this.emit({ kind: 'node', nodeId: n.id, services: n.services.map((s) => s.name), event: 'deregistered' });
+      this.emit({ what: 'node', nodeId: n.id, services: n.services.map((s) => s.name), event: 'deregistered' });
     }
     for (const s of states) {
       const prev = this.map.get(s.nodeId) as EdgeNode;
       this.map.set(s.nodeId, { ...prev, state: s.state });
       this.log.info({ nodeId: s.nodeId, from: prev.state, to: s.state }, 'node state changed');
-      this.emit({ kind: 'node', nodeId: s.nodeId, services: prev.services.map((x) => x.name), event: s.state as 'suspect' | 'unhealthy' });
+      this.emit({ what: 'node', nodeId: s.nodeId, services: prev.services.map((x) => x.name), event: s.state as 'suspect' | 'unhealthy' });
     }
   }
 
@@ -350,9 +342,9 @@ export class Registry implements RegistryView {
       const services = node.services.map((s) => s.name);
       if (revived.has(id)) {
         this.log.info({ nodeId: id, to: 'healthy' }, 'node state changed');
-        this.emit({ kind: 'node', nodeId: id, services, event: 'healthy' });
+        this.emit({ what: 'node', nodeId: id, services, event: 'healthy' });
       } else {
-        this.emit({ kind: 'heartbeat', nodeId: id, services });
+        this.emit({ what: 'heartbeat', nodeId: id, services });
       }
     }
     return results;

@@ -1,5 +1,5 @@
 /** EWMA smoothing of heartbeat reports. */
-import type { HeartbeatInput, SmoothedStats } from './types';
+import type { HeartbeatInput, SmoothedStats } from '../domain';
 
 export const DEFAULT_EWMA_ALPHA = 0.3;
 

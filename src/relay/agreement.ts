@@ -10,7 +10,10 @@ import { envoyType, RESOURCE_KINDS } from '../xds/protos';
 import type { Snapshot } from '../xds/snapshot';
 
 interface Cla {
-  endpoints?: Array<{ priority?: number; lb_endpoints?: Array<{ health_status?: string; endpoint?: { address?: { socket_address?: { address?: string; port_value?: number } } } }> }>;
+  endpoints?: Array<{
+    priority?: number;
+    lb_endpoints?: Array<{ health_status?: string; endpoint?: { address?: { socket_address?: { address?: string; port_value?: number } } } }>;
+  }>;
 }
 
 const structureCache = new WeakMap<Buffer, string>();

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { GroupCommitBatcher } from '../store';
-import type { HeartbeatInput, NodeRegistration } from '../registry/types';
+import type { HeartbeatInput, NodeRegistration } from '../domain';
 
 export type OutboxOp =
   | { op: 'register'; nodeId: string; registration: NodeRegistration }
@@ -66,7 +66,10 @@ export class Outbox {
   async newEpoch(): Promise<string> {
     const epoch = randomUUID();
     await this.db.transaction(async (trx) => {
-      await trx('kv').insert({ key: EPOCH_KEY, value: JSON.stringify(epoch), updated_at: Date.now() }).onConflict('key').merge();
+      await trx('kv')
+        .insert({ key: EPOCH_KEY, value: JSON.stringify(epoch), updated_at: Date.now() })
+        .onConflict('key')
+        .merge();
       // Positions of the old epoch mean nothing in the new one.
       await trx('kv').insert({ key: ACKED_KEY, value: '0', updated_at: Date.now() }).onConflict('key').merge();
     });
@@ -113,7 +116,10 @@ export class Outbox {
     const hbNodes = [...lastHb.keys()];
     await this.db.transaction(async (trx) => {
       for (let i = 0; i < hbNodes.length; i += 500) {
-        await trx('relay_outbox').where('op', 'heartbeat').whereIn('node_id', hbNodes.slice(i, i + 500)).delete();
+        await trx('relay_outbox')
+          .where('op', 'heartbeat')
+          .whereIn('node_id', hbNodes.slice(i, i + 500))
+          .delete();
       }
       for (let i = 0; i < rows.length; i += 200) await trx('relay_outbox').insert(rows.slice(i, i + 200));
     });
@@ -132,7 +138,11 @@ export class Outbox {
     // The acknowledged position is kept with the deletion: maxAssigned() must never go back.
     await this.db.transaction(async (trx) => {
       const n = await trx('relay_outbox').where('seq', '<=', upTo).delete();
-      if (n > 0) await trx('kv').insert({ key: ACKED_KEY, value: JSON.stringify(upTo), updated_at: Date.now() }).onConflict('key').merge();
+      if (n > 0)
+        await trx('kv')
+          .insert({ key: ACKED_KEY, value: JSON.stringify(upTo), updated_at: Date.now() })
+          .onConflict('key')
+          .merge();
     });
   }
 

@@ -31,7 +31,9 @@ interface RelayViewData {
   waitTimer: NodeJS.Timeout | null;
 }
 type RelayView = CachedView<RelayViewData>;
-const newData = (mode: Mode, upstream: Snapshot | null = null): (() => RelayViewData) => () => ({ mode, upstream, unwatchLocal: null, waitTimer: null });
+const newData =
+  (mode: Mode, upstream: Snapshot | null = null): (() => RelayViewData) =>
+  () => ({ mode, upstream, unwatchLocal: null, waitTimer: null });
 
 export interface RelaySourceOptions {
   local: ViewProducer;
@@ -229,7 +231,7 @@ export class RelaySource implements SnapshotSource {
         waiting++;
         continue;
       }
-      if (d.mode === 'local') this.log.info({ view: v.key, forced: force }, 'view back on the global tier\'s snapshot');
+      if (d.mode === 'local') this.log.info({ view: v.key, forced: force }, "view back on the global tier's snapshot");
       d.mode = 'upstream';
       this.views.publish(v, d.upstream);
     }

@@ -5,9 +5,9 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../observability/logger';
 import type { Registry, RegistryForwarder } from '../registry';
-import type { EdgeNode, HeartbeatInput, NodeRegistration } from '../registry/types';
+import type { EdgeNode, HeartbeatInput, NodeRegistration } from '../domain';
 import type { ViewProducer } from '../xds/source';
-import { encodedResource, type EncodedResource } from '../xds/resource';
+import { encodedResource, type EncodedResource } from '../xds/encoded-resource';
 import { resourceSet, emptySnapshot, type Snapshot } from '../xds/snapshot';
 import { RESOURCE_KINDS, type ResourceKind } from '../xds/protos';
 import { Outbox } from './outbox';

@@ -1,5 +1,5 @@
 /** The relays of a region, nearest first (for /v1/relays and bootstraps). */
-import type { EdgeNode, GeoLocation } from '../registry/types';
+import type { EdgeNode, GeoLocation } from '../domain';
 import { haversineKm } from '../model';
 
 export const RELAY_XDS_PORT_LABEL = 'edge-xds.io/xds-port';
@@ -43,9 +43,6 @@ export function listRelays(nodes: Iterable<EdgeNode>, filter: { region?: string;
     });
   }
   return out.sort(
-    (a, b) =>
-      (filter.healthyFirst ? STATE_RANK[a.state] - STATE_RANK[b.state] : 0) ||
-      (a.distanceKm ?? 0) - (b.distanceKm ?? 0) ||
-      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    (a, b) => (filter.healthyFirst ? STATE_RANK[a.state] - STATE_RANK[b.state] : 0) || (a.distanceKm ?? 0) - (b.distanceKm ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
 }

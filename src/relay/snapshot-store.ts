@@ -4,7 +4,7 @@
  * them at once, byte for byte.
  */
 import type { Knex } from 'knex';
-import { encodedResource, type EncodedResource } from '../xds/resource';
+import { encodedResource, type EncodedResource } from '../xds/encoded-resource';
 import { resourceSet, type Snapshot } from '../xds/snapshot';
 import { RESOURCE_KINDS, type ResourceKind } from '../xds/protos';
 
@@ -30,7 +30,12 @@ function isKind(k: string): k is ResourceKind {
 export function snapshotOf(resources: Iterable<EncodedResource>): Snapshot {
   const by: Record<ResourceKind, EncodedResource[]> = { cluster: [], endpoint: [], listener: [], route: [] };
   for (const r of resources) by[r.kind].push(r);
-  return { cluster: resourceSet('cluster', by.cluster), endpoint: resourceSet('endpoint', by.endpoint), listener: resourceSet('listener', by.listener), route: resourceSet('route', by.route) };
+  return {
+    cluster: resourceSet('cluster', by.cluster),
+    endpoint: resourceSet('endpoint', by.endpoint),
+    listener: resourceSet('listener', by.listener),
+    route: resourceSet('route', by.route),
+  };
 }
 
 export class SnapshotStore {
@@ -59,7 +64,10 @@ export class SnapshotStore {
         for (const r of c.removed) await trx('relay_resources').where({ view_key: c.view, kind: r.kind, name: r.name }).delete();
         const rows = c.upserts.map((r) => ({ view_key: c.view, kind: r.kind, name: r.name, version: r.version, body: r.bytes }));
         for (let i = 0; i < rows.length; i += 200) {
-          await trx('relay_resources').insert(rows.slice(i, i + 200)).onConflict(['view_key', 'kind', 'name']).merge();
+          await trx('relay_resources')
+            .insert(rows.slice(i, i + 200))
+            .onConflict(['view_key', 'kind', 'name'])
+            .merge();
         }
       }
     });

@@ -6,7 +6,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../observability/logger';
-import type { EdgeNode, NodeRegistration } from '../registry/types';
+import type { EdgeNode, NodeRegistration } from '../domain';
 import type { Outbox } from './outbox';
 import { relaySyncClient, type GlobalMessage__Output, type RelayMessage, type RelaySyncClient, type ViewState, type ViewUpdate__Output } from './protocol';
 
@@ -158,7 +158,11 @@ export class UpstreamLink {
         return;
       case 'nodes': {
         const n = m.nodes!;
-        this.opts.onNodes(n.full, n.nodes_json.map((j) => JSON.parse(j) as EdgeNode), n.removed);
+        this.opts.onNodes(
+          n.full,
+          n.nodes_json.map((j) => JSON.parse(j) as EdgeNode),
+          n.removed,
+        );
         return;
       }
       case 'watch_error':
@@ -202,7 +206,7 @@ export class UpstreamLink {
     try {
       const from = this.opts.outbox.epoch;
       const to = await this.opts.outbox.newEpoch();
-      this.log.warn({ globalSeq, ours, from, to }, 'the global tier is ahead of this relay\'s outbox: new epoch, resending everything pending');
+      this.log.warn({ globalSeq, ours, from, to }, "the global tier is ahead of this relay's outbox: new epoch, resending everything pending");
       this.opts.onEpochReset?.(from, to, globalSeq, ours);
       const call = this.call;
       if (call) {

@@ -2,13 +2,18 @@
  * Connects the REST API's MeshAdmin to the xDS component, the registry and
  * the store (the weights configuration is persisted in the kv table).
  */
-import type { EndpointsQuery, EndpointsTable, MeshAdmin } from '../api/mesh-routes';
+import type { ConnectionsPage, ConnectionsQuery, EndpointsQuery, EndpointsTable, MeshAdmin } from '../api/mesh-routes';
 import { explainTable, parseWeightsConfig, resolveRequester, type WeightsConfig, type WeightsConfigResult } from '../model';
 import type { Registry } from '../registry';
 import type { Store } from '../store';
 import { configDump, type XdsComponent } from '../xds';
 
 export const WEIGHTS_KV_KEY = 'weights_config';
+/**
+ * Subscribed names listed per type in /v1/xds/connections (a proxy may name
+ * thousands; the config dump of that node lists them all): keeps a page small.
+ */
+export const SUBSCRIBED_SHOWN = 100;
 
 export class XdsMeshAdmin implements MeshAdmin {
   constructor(
@@ -17,8 +22,9 @@ export class XdsMeshAdmin implements MeshAdmin {
     private readonly store: Store,
   ) {}
 
-  connections(): unknown[] {
-    return this.xds.server.connections().map((s) => {
+  connections(q: ConnectionsQuery): ConnectionsPage {
+    const page = this.xds.server.connectionsPage(q.cursor ?? 0, q.limit);
+    const connections = page.streams.map((s) => {
       const status = s.status();
       return {
         stream: s.id,
@@ -32,10 +38,21 @@ export class XdsMeshAdmin implements MeshAdmin {
         view: s.view,
         openedAt: new Date(s.openedAt).toISOString(),
         types: Object.fromEntries(
-          Object.entries(status).map(([k, st]) => [k, { subscribed: st.subscribed, sentVersion: st.sentVersion, ackedVersion: st.ackedVersion, state: st.state, lastError: st.lastError }]),
+          Object.entries(status).map(([k, st]) => [
+            k,
+            {
+              subscribed: st.subscribed === '*' ? '*' : st.subscribed.slice(0, SUBSCRIBED_SHOWN),
+              subscribedCount: st.subscribed === '*' ? null : st.subscribed.length,
+              sentVersion: st.sentVersion,
+              ackedVersion: st.ackedVersion,
+              state: st.state,
+              lastError: st.lastError,
+            },
+          ]),
         ),
       };
     });
+    return { connections, total: page.total, limit: q.limit, nextCursor: page.next === null ? null : String(page.next) };
   }
 
   configDump(nodeId: string): unknown | null {

@@ -1,6 +1,6 @@
 /** Prometheus metrics of the registry (nodes by state, heartbeat group commit). */
 import type { Metrics } from '../observability';
-import type { NodeState, RegistryView } from '../registry';
+import type { NodeState, RegistryView } from '../domain';
 
 const STATES: NodeState[] = ['healthy', 'suspect', 'unhealthy', 'draining'];
 

@@ -17,7 +17,7 @@ import { loadWeightsConfigFile, parseWeightsConfig, DEFAULT_WEIGHTS_CONFIG, type
 import { XdsMeshAdmin, WEIGHTS_KV_KEY } from './mesh-admin';
 import { ServerTierAdmin, bootstrapXdsHost } from './tier-admin';
 import { Outbox, Ownership, RelaySyncServer, RelayTier, relayForwarder, RELAY_HTTP_PORT_LABEL, RELAY_XDS_PORT_LABEL } from '../relay';
-import type { NodeRegistration } from '../registry/types';
+import type { NodeRegistration } from '../domain';
 
 export interface RunningServer {
   httpPort: number;
@@ -134,10 +134,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
     });
     const mesh = new XdsMeshAdmin(xds, registry, store);
     const app = createApp({ registry, metrics, logger: log.child({ component: 'api' }), apiToken: opts.apiToken, isReady: () => ready, mesh, tier });
-    httpServer = http.createServer(
-      { keepAliveTimeout: 30_000 },
-      withHeartbeatFastPath(app, { registry, apiToken: opts.apiToken, logger: log.child({ component: 'api' }) }),
-    );
+    httpServer = http.createServer({ keepAliveTimeout: 30_000 }, withHeartbeatFastPath(app, { registry, apiToken: opts.apiToken, logger: log.child({ component: 'api' }) }));
     const httpPort = await listen(httpServer, opts.host, opts.httpPort);
     const xdsPort = await xds.start(opts.host, opts.xdsPort);
     boundHttpPort = httpPort;
@@ -164,11 +161,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
       close: () => (closing ??= shutdown({ log, server, xds: xdsComp, registry: reg, store, relay: relayTier, setNotReady: () => (ready = false) })),
     };
   } catch (err) {
-    await Promise.allSettled([
-      httpServer ? closeHttp(httpServer, 0) : Promise.resolve(),
-      xds ? xds.close() : Promise.resolve(),
-      registry ? registry.close() : Promise.resolve(),
-    ]);
+    await Promise.allSettled([httpServer ? closeHttp(httpServer, 0) : Promise.resolve(), xds ? xds.close() : Promise.resolve(), registry ? registry.close() : Promise.resolve()]);
     await store.close().catch(() => undefined);
     throw err;
   }

@@ -73,8 +73,7 @@ export class ServerTierAdmin implements TierAdmin {
       // The port comes from a label any registration may set: only a real port makes it into a bootstrap.
       .filter((r) => isPort(r.xdsPort) && r.state !== 'draining' && r.id !== node.id)
       .map((r) => ({ host: r.address, port: r.xdsPort }));
-    const globals =
-      this.o.role === 'global' ? [{ host: this.o.xdsHost, port: this.o.xdsPort() }] : this.o.upstreams.map(parseHostPort);
+    const globals = this.o.role === 'global' ? [{ host: this.o.xdsHost, port: this.o.xdsPort() }] : this.o.upstreams.map(parseHostPort);
     const seen = new Set<string>();
     return [...relays, ...globals].filter((s) => {
       const k = `${s.host}:${s.port}`;

@@ -1,16 +1,5 @@
 /** Row shapes of the tables and their mapping to domain types. */
-import type {
-  Capacity,
-  EdgeNode,
-  LastHeartbeat,
-  NodeRole,
-  NodeState,
-  RegistryEvent,
-  RegistryEventType,
-  ServicePort,
-  ServiceProtocol,
-  SmoothedStats,
-} from '../registry/types';
+import type { Capacity, EdgeNode, LastHeartbeat, NodeRole, NodeState, RegistryEvent, RegistryEventType, ServicePort, ServiceProtocol, SmoothedStats } from '../domain';
 
 export interface NodeRow {
   id: string;

@@ -2,22 +2,10 @@
  * The registry's persistence: every write is one transaction, every query is
  * portable knex (SQLite today, PostgreSQL possible).
  */
-import type { EdgeNode, RegistryEvent, ServicePort } from '../registry/types';
+import type { EdgeNode, RegistryEvent, ServicePort } from '../domain';
 import type { Db } from './db';
 import { HeartbeatUpsert, appendEvents, applyStates, packHeartbeats, writeHeartbeatBatch } from './heartbeat-sql';
-import {
-  EventRow,
-  HeartbeatRow,
-  NewEvent,
-  NodeRow,
-  ServiceRow,
-  StateUpdate,
-  nodeToRow,
-  rowToEvent,
-  rowToNode,
-  rowToService,
-  servicesToRows,
-} from './rows';
+import { EventRow, HeartbeatRow, NewEvent, NodeRow, ServiceRow, StateUpdate, nodeToRow, rowToEvent, rowToNode, rowToService, servicesToRows } from './rows';
 
 /** Rows per multi-row INSERT (keeps bound parameters well below SQLite's and PostgreSQL's limits). */
 const CHUNK = 500;
@@ -71,16 +59,27 @@ export class Store {
   async saveReplica(nodes: EdgeNode[], heartbeats: HeartbeatRow[], removedIds: string[]): Promise<void> {
     if (nodes.length === 0 && removedIds.length === 0) return;
     await this.db.transaction(async (trx) => {
-      for (let i = 0; i < removedIds.length; i += CHUNK) await trx('nodes').whereIn('id', removedIds.slice(i, i + CHUNK)).delete();
+      for (let i = 0; i < removedIds.length; i += CHUNK)
+        await trx('nodes')
+          .whereIn('id', removedIds.slice(i, i + CHUNK))
+          .delete();
       for (let i = 0; i < nodes.length; i += CHUNK) {
         const chunk = nodes.slice(i, i + CHUNK);
         await trx('nodes').insert(chunk.map(nodeToRow)).onConflict('id').merge();
-        await trx('node_services').whereIn('node_id', chunk.map((n) => n.id)).delete();
+        await trx('node_services')
+          .whereIn(
+            'node_id',
+            chunk.map((n) => n.id),
+          )
+          .delete();
         const services = chunk.flatMap(servicesToRows);
         for (let j = 0; j < services.length; j += CHUNK) await trx('node_services').insert(services.slice(j, j + CHUNK));
       }
       for (let i = 0; i < heartbeats.length; i += CHUNK) {
-        await trx('node_heartbeats').insert(heartbeats.slice(i, i + CHUNK)).onConflict('node_id').merge();
+        await trx('node_heartbeats')
+          .insert(heartbeats.slice(i, i + CHUNK))
+          .onConflict('node_id')
+          .merge();
       }
     });
   }
@@ -99,7 +98,9 @@ export class Store {
     if (ids.length === 0 && events.length === 0) return;
     await this.db.transaction(async (trx) => {
       for (let i = 0; i < ids.length; i += CHUNK) {
-        await trx('nodes').whereIn('id', ids.slice(i, i + CHUNK)).delete();
+        await trx('nodes')
+          .whereIn('id', ids.slice(i, i + CHUNK))
+          .delete();
       }
       await appendEvents(trx, events);
     });

@@ -2,7 +2,7 @@
  * The xDS part of a server, as the composition root sees it: the snapshot
  * source fed by the registry, and the gRPC server that streams it.
  */
-import type { RegistryView } from '../registry/types';
+import type { RegistryView } from '../domain';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { WeightsConfig } from '../model';
@@ -19,6 +19,8 @@ export interface XdsComponentOptions {
   extraServices?: XdsServerOptions['extraServices'];
   /** Server-wide bound on response bytes in flight (XdsServerOptions.maxBytesInFlight). */
   maxBytesInFlight?: number;
+  /** Request-size and stream caps of the xDS port (XdsServerOptions.limits; defaults: XDS_LIMITS). */
+  limits?: XdsServerOptions['limits'];
   /** What the xDS server streams (default: the mesh source itself; relays wrap it). */
   serve?: (mesh: MeshSource) => SnapshotSource;
 }
@@ -32,7 +34,14 @@ export class XdsComponent {
   constructor(opts: XdsComponentOptions) {
     this.source = new MeshSource({ ...opts.source, registry: opts.registry, logger: opts.logger, metrics: opts.metrics, weights: opts.weights });
     this.served = opts.serve ? opts.serve(this.source) : this.source;
-    this.server = new XdsServer({ source: this.served, logger: opts.logger, metrics: opts.metrics, extraServices: opts.extraServices, maxBytesInFlight: opts.maxBytesInFlight });
+    this.server = new XdsServer({
+      source: this.served,
+      logger: opts.logger,
+      metrics: opts.metrics,
+      extraServices: opts.extraServices,
+      maxBytesInFlight: opts.maxBytesInFlight,
+      limits: opts.limits,
+    });
   }
 
   start(host: string, port: number): Promise<number> {

@@ -13,57 +13,22 @@
  * send makes it a subscribed part of a set again.
  */
 import { TYPE_URL, RESOURCE_KINDS, type ResourceKind } from './protos';
-import { XdsStream } from './stream-base';
+import { XdsStream } from './stream';
 import type { ResourceSet, Snapshot } from './snapshot';
-import { contentHash, type EncodedResource } from './resource';
-import { deltaOutgoing, deltaParts, type DeltaDiscoveryRequest, type DeltaParts } from './wire';
-import { ADD_ORDER, REMOVE_ORDER, errorDetailMessage, type TypeStatus } from './stream-common';
+import type { EncodedResource } from './encoded-resource';
+import { deltaOutgoing, deltaParts, type DeltaDiscoveryRequest } from './wire';
+import { ADD_ORDER, REMOVE_ORDER, TypeState, deltaSubscribes, deltaSubscription, isWildcardCapable, typeStatus, type Subscription, type TypeStatus } from './protocol-state';
+import type { DeltaDiff, SharedStreamCaches } from './stream-caches';
 
-/** An immutable subscription, shared by the streams that subscribe to the same names in the same order. */
-interface Subscription {
-  readonly wildcard: boolean;
-  /** Explicitly subscribed names, in subscription order. */
-  readonly names: ReadonlySet<string>;
-  /** Hash of wildcard + names in order: part of the shared diff cache key. */
-  readonly key: string;
-}
-
-interface DeltaTypeState {
-  sub: Subscription;
+class DeltaTypeState extends TypeState {
   /**
    * What the proxy has (as sent; a NACKed send is not resent): when `has` is
    * null, exactly the subscribed resources of `base` (nothing when base is
    * null); otherwise the explicit name -> version map.
    */
-  base: ResourceSet | null;
-  has: Map<string, string> | null;
-  sentSet: ResourceSet | null;
-  sentNonce: string | null;
-  sentAt: number;
-  ackedSet: ResourceSet | null;
-  awaitingAck: boolean;
-  lastError: { version: string | null; message: string; at: number } | null;
-  dirty: boolean;
+  base: ResourceSet | null = null;
+  has: Map<string, string> | null = null;
 }
-
-function isWildcardCapable(kind: ResourceKind): boolean {
-  return kind === 'listener' || kind === 'cluster';
-}
-
-const subscriptions = new Map<string, Subscription>();
-const MAX_SUBSCRIPTIONS = 4096;
-const EMPTY_NAMES: ReadonlySet<string> = new Set();
-
-function subscription(wildcard: boolean, names: ReadonlySet<string>): Subscription {
-  const key = contentHash(`${wildcard ? '*' : ''}\n${[...names].join('\n')}`);
-  const hit = subscriptions.get(key);
-  if (hit && hit.wildcard === wildcard) return hit;
-  const sub: Subscription = { wildcard, names: names.size === 0 ? EMPTY_NAMES : names, key };
-  if (subscriptions.size >= MAX_SUBSCRIPTIONS) subscriptions.delete(subscriptions.keys().next().value as string);
-  subscriptions.set(key, sub);
-  return sub;
-}
-const NO_SUBSCRIPTION = subscription(false, EMPTY_NAMES);
 
 /** The resources of `set` a subscription covers, in diff order. */
 function* subscribed(set: ResourceSet, sub: Subscription): Iterable<EncodedResource> {
@@ -84,32 +49,16 @@ function subscribedCount(set: ResourceSet, sub: Subscription): number {
   return n;
 }
 
-interface SharedDiff {
-  send: EncodedResource[];
-  removed: string[];
-  parts: DeltaParts | null;
-}
-
-/** Diffs from (subscribed part of base) to set, shared by streams: set -> `${base version}|${subscription key}`. */
-const diffCache = new WeakMap<ResourceSet, Map<string, SharedDiff>>();
-const MAX_DIFFS_PER_SET = 64;
-
-/** What a proxy holding exactly the subscribed part of `base` must be sent for `set`. */
-function sharedDiff(base: ResourceSet | null, set: ResourceSet, sub: Subscription): SharedDiff {
-  let perSet = diffCache.get(set);
-  if (!perSet) diffCache.set(set, (perSet = new Map()));
+/** What a proxy holding exactly the subscribed part of `base` must be sent for `set`, shared by the server's streams. */
+function sharedDiff(caches: SharedStreamCaches, base: ResourceSet | null, set: ResourceSet, sub: Subscription): DeltaDiff {
   const key = `${base?.version ?? ''}|${sub.key}`;
-  let d = perSet.get(key);
-  if (!d) {
-    const send: EncodedResource[] = [];
-    for (const r of subscribed(set, sub)) if (base?.resources.get(r.name)?.version !== r.version) send.push(r);
-    const removed: string[] = [];
-    if (base) for (const r of subscribed(base, sub)) if (!set.resources.has(r.name)) removed.push(r.name);
-    d = { send, removed: removed.sort(), parts: null };
-    if (perSet.size >= MAX_DIFFS_PER_SET) perSet.delete(perSet.keys().next().value as string);
-    perSet.set(key, d);
-  }
-  return d;
+  const hit = caches.deltaDiffs.get(set, key);
+  if (hit) return hit;
+  const send: EncodedResource[] = [];
+  for (const r of subscribed(set, sub)) if (base?.resources.get(r.name)?.version !== r.version) send.push(r);
+  const removed: string[] = [];
+  if (base) for (const r of subscribed(base, sub)) if (!set.resources.has(r.name)) removed.push(r.name);
+  return caches.deltaDiffs.set(set, key, { send, removed: removed.sort(), parts: null });
 }
 
 export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
@@ -125,68 +74,23 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
     let st = this.types.get(kind);
     const first = st === undefined;
     if (!st) {
-      st = {
-        sub: NO_SUBSCRIPTION, base: null, has: null, sentSet: null, sentNonce: null, sentAt: 0,
-        ackedSet: null, awaitingAck: false, lastError: null, dirty: false,
-      };
+      st = new DeltaTypeState(kind);
       const initial = Object.entries(req.initial_resource_versions ?? {});
       if (initial.length > 0) st.has = new Map(initial);
       this.types.set(kind, st);
     }
-    if (req.response_nonce) {
-      if (req.response_nonce === st.sentNonce) {
-        const nack = errorDetailMessage(req.error_detail);
-        if (nack !== null) {
-          st.awaitingAck = false;
-          st.lastError = { version: st.sentSet?.version ?? null, message: nack, at: Date.now() };
-          this.callbacks.onNack(this, kind, st.sentSet?.version ?? null, nack);
-        } else if (st.awaitingAck) {
-          st.awaitingAck = false;
-          st.ackedSet = st.sentSet;
-          st.lastError = null;
-          this.callbacks.onAck(this, kind, st.sentSet?.version ?? '', Date.now() - st.sentAt);
-        }
-      } else {
-        this.callbacks.onStale(this, kind);
-      }
-    }
+    if (req.response_nonce) this.answer(st, req.response_nonce, req.error_detail);
     // Delta subscriptions are changes, valid whatever the nonce.
     const sub = req.resource_names_subscribe ?? [];
     const unsub = req.resource_names_unsubscribe ?? [];
     let changed = first;
-    if (sub.length === 0 && unsub.length === 0 && !(first && isWildcardCapable(kind))) {
-      if (changed) {
-        st.dirty = true;
-        this.scheduleFlush();
-      }
-      return;
+    if (deltaSubscribes(kind, first, sub, unsub)) {
+      // What the proxy has is about to be judged against another subscription: make it explicit.
+      const next = deltaSubscription(kind, st.sub, first, sub, unsub, this.materialize(st), this.caches.subscriptions);
+      st.sub = next.sub;
+      changed ||= next.changed;
+      this.compact(st);
     }
-    // What the proxy has is about to be judged against another subscription: make it explicit.
-    const has = this.materialize(st);
-    let wildcard = st.sub.wildcard;
-    let names: Set<string> | null = null; // copy on write: subscriptions are shared
-    const own = (): Set<string> => (names ??= new Set(st.sub.names));
-    if (first && sub.length === 0 && isWildcardCapable(kind)) wildcard = true; // legacy wildcard
-    for (const name of sub) {
-      if (name === '*') wildcard = true;
-      else if (!(names ?? st.sub.names).has(name)) own().add(name);
-      else continue;
-      changed = true;
-    }
-    for (const name of unsub) {
-      // The proxy forgets what it unsubscribes from; no removal is sent for it.
-      if (name === '*') {
-        wildcard = false;
-        const current = names ?? st.sub.names;
-        for (const n of [...has.keys()]) if (!current.has(n)) has.delete(n);
-      } else {
-        if ((names ?? st.sub.names).has(name)) own().delete(name);
-        if (!wildcard) has.delete(name);
-      }
-      changed = true;
-    }
-    if (names !== null || wildcard !== st.sub.wildcard) st.sub = subscription(wildcard, names ?? st.sub.names);
-    this.compact(st);
     if (changed) {
       st.dirty = true;
       this.scheduleFlush();
@@ -233,7 +137,7 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
       } else if (has.has(name)) removed.push(name);
     }
     for (const name of has.keys()) {
-      if (!set.resources.has(name) && (wildcard && !names.has(name))) removed.push(name);
+      if (!set.resources.has(name) && wildcard && !names.has(name)) removed.push(name);
     }
     return { send, removed: removed.sort() };
   }
@@ -244,7 +148,7 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
       for (const n of st.has.keys()) if (!set.resources.has(n)) return true;
       return false;
     }
-    return st.base !== null && sharedDiff(st.base, set, st.sub).removed.length > 0;
+    return st.base !== null && sharedDiff(this.caches, st.base, set, st.sub).removed.length > 0;
   }
 
   protected flush(): void {
@@ -262,12 +166,14 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
       if (!st || !st.dirty) continue;
       st.dirty = false;
       const set = this.snapshot[kind];
+      // Delta versions are per resource: the proxy is up to date with the set whether or not anything is sent.
       st.sentSet = set;
+      st.sentVersion = set.version;
       let send: readonly EncodedResource[];
       let removed: readonly string[];
-      let shared: SharedDiff | null = null;
+      let shared: DeltaDiff | null = null;
       if (st.has === null) {
-        shared = sharedDiff(st.base, set, st.sub);
+        shared = sharedDiff(this.caches, st.base, set, st.sub);
         ({ send, removed } = shared);
         // The proxy now has exactly the subscribed part of this set.
         st.base = set;
@@ -286,9 +192,7 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
       const parts = shared ? (shared.parts ??= deltaParts(set.version, TYPE_URL[kind], send, removed)) : deltaParts(set.version, TYPE_URL[kind], send, removed);
       const nonce = this.nextNonce();
       const msg = deltaOutgoing(parts, nonce);
-      st.sentNonce = nonce;
-      st.sentAt = Date.now();
-      st.awaitingAck = true;
+      st.sent(set, nonce);
       this.callbacks.onResponse(this, kind, set.version, msg.length, send.length, removed.length);
       this.send(msg);
       return;
@@ -308,14 +212,12 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
     for (const kind of RESOURCE_KINDS) {
       const st = this.types.get(kind);
       if (!st) continue;
-      out[kind] = {
-        subscribed: st.sub.wildcard ? '*' : [...st.sub.names].sort(),
-        sentVersion: st.sentSet?.version ?? null,
-        ackedVersion: st.ackedSet?.version ?? null,
-        state: st.lastError && !st.awaitingAck ? 'nacked' : st.awaitingAck ? 'pending' : st.ackedSet ? 'acked' : 'idle',
-        lastError: st.lastError,
-        resources: this.hasEntries(st).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, version]) => ({ name, version })),
-      };
+      out[kind] = typeStatus(
+        st,
+        this.hasEntries(st)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([name, version]) => ({ name, version })),
+      );
     }
     return out;
   }
@@ -324,6 +226,12 @@ export class DeltaStream extends XdsStream<DeltaDiscoveryRequest> {
     const st = this.types.get(kind);
     if (!st || !st.ackedSet) return null;
     const set = st.ackedSet;
-    return { set, names: this.hasEntries(st).filter(([n, v]) => set.resources.get(n)?.version === v).map(([n]) => n).sort() };
+    return {
+      set,
+      names: this.hasEntries(st)
+        .filter(([n, v]) => set.resources.get(n)?.version === v)
+        .map(([n]) => n)
+        .sort(),
+    };
   }
 }

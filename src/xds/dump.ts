@@ -2,9 +2,11 @@
  * Config dump: what one proxy currently has, per type, decoded to JSON.
  */
 import { RESOURCE_KINDS, type ResourceKind } from './protos';
-import { decodeStrict } from './validate';
+import { decodeStrict } from './strict-decode';
 import { RESOURCE_TYPE_NAME } from './resources';
-import type { StreamInfo, TypeStatus } from './stream-common';
+import type { StreamInfo } from './stream-callbacks';
+import type { TypeStatus } from './protocol-state';
+import type { NodeMetadata } from './proxy';
 
 export interface TypeDump extends Omit<TypeStatus, 'resources'> {
   stream: number;
@@ -12,7 +14,17 @@ export interface TypeDump extends Omit<TypeStatus, 'resources'> {
 }
 
 export interface ConfigDump {
-  node: { id: string; userAgentName: string; kind: string; cluster: string; locality: { region: string; zone: string; subZone: string } } | null;
+  /** The bounded identity the server keeps of the proxy's Node (proxy.ts), not the Node as sent. */
+  node: {
+    id: string;
+    userAgentName: string;
+    /** The client kind (envoy | grpc); the field name is the REST API's (docs/API.md). */
+    kind: string;
+    cluster: string;
+    locality: { region: string; zone: string; subZone: string };
+    metadata: NodeMetadata;
+    clientFeatures: string[];
+  } | null;
   view: string | null;
   streams: Array<{ id: number; protocol: string; service: string; peer: string; openedAt: string }>;
   types: Partial<Record<ResourceKind, TypeDump>>;
@@ -39,7 +51,15 @@ export function configDump(streams: readonly StreamInfo[]): ConfigDump {
   }
   return {
     node: first?.proxy
-      ? { id: first.proxy.id, userAgentName: first.proxy.userAgentName, kind: first.proxy.kind, cluster: first.proxy.cluster, locality: first.proxy.locality }
+      ? {
+          id: first.proxy.id,
+          userAgentName: first.proxy.userAgentName,
+          kind: first.proxy.kind,
+          cluster: first.proxy.cluster,
+          locality: first.proxy.locality,
+          metadata: first.proxy.metadata,
+          clientFeatures: first.proxy.clientFeatures,
+        }
       : null,
     view: first?.view ?? null,
     streams: streams.map((s) => ({ id: s.id, protocol: s.protocol, service: s.service, peer: s.peer, openedAt: new Date(s.openedAt).toISOString() })),

@@ -6,7 +6,7 @@
  * contained: logged with its view, counted in /metrics, and the view keeps
  * serving its last good snapshot.
  */
-import type { RegistryChange, RegistryView } from '../registry/types';
+import type { RegistryChange, RegistryView } from '../domain';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { DEFAULT_WEIGHTS_CONFIG, type ClientKind, type EndpointAssignment, type Requester, type RequesterInput, type WeightsConfig } from '../model';
@@ -70,7 +70,11 @@ export class MeshSource implements SnapshotSource, ViewProducer {
         this.allDirty = true;
       },
     });
-    this.computeSeconds = opts.metrics.histogram('edge_xds_snapshot_compute_seconds', 'Time to recompute snapshots after registry changes', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+    this.computeSeconds = opts.metrics.histogram(
+      'edge_xds_snapshot_compute_seconds',
+      'Time to recompute snapshots after registry changes',
+      [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    );
     this.viewsGauge = opts.metrics.gauge('edge_xds_views', 'Views (requesting locality x client kind) with a computed snapshot');
     this.deferred = opts.metrics.counter('edge_xds_weight_pushes_deferred_total', 'Weight-only EDS changes held back by the per-service push rate limit');
     this.buildErrors = opts.metrics.counter('edge_xds_snapshot_build_errors_total', 'Snapshot builds that failed (the last good snapshot kept being served)', ['stage']);
@@ -126,7 +130,7 @@ export class MeshSource implements SnapshotSource, ViewProducer {
     if (this.cache.has(key)) return true;
     const spec = parseViewKey(key);
     if (!spec) return false;
-    return this.viewKeyFor(spec.kind, spec.requester) === key;
+    return this.viewKeyFor(spec.clientKind, spec.requester) === key;
   }
 
   /** Runs `fn` after the next flush has published its snapshots (or now, if nothing is pending). */
@@ -185,9 +189,9 @@ export class MeshSource implements SnapshotSource, ViewProducer {
   // ---- change handling --------------------------------------------------------
 
   private onChange(c: RegistryChange): void {
-    if (c.kind === 'heartbeat' && !this.builder.movesWeights(c.nodeId)) return;
+    if (c.what === 'heartbeat' && !this.builder.movesWeights(c.nodeId)) return;
     for (const s of c.services) this.dirty.add(s);
-    if (c.kind === 'node') {
+    if (c.what === 'node') {
       this.topologyDirty = true;
       this.builder.forgetFactors(c.nodeId);
     }

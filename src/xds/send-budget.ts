@@ -72,7 +72,11 @@ export class SendBudget {
   private waking = false;
 
   /** limitBytes 0 = no bound. */
-  constructor(readonly limitBytes: number, private readonly stuckMs = 5_000, private readonly sliceMs = 5) {}
+  constructor(
+    readonly limitBytes: number,
+    private readonly stuckMs = 5_000,
+    private readonly sliceMs = 5,
+  ) {}
 
   /** Runs `task` in the next slice of send work (after pending I/O has been read). */
   schedule(task: () => void): void {

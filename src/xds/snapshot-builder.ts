@@ -7,16 +7,24 @@
  * - EDS depends on where the proxy is: computed per view with the edge-aware
  *   model, stabilized by hysteresis, encoded once per view and version.
  */
-import type { EdgeNode, GeoLocation, RegistryView } from '../registry/types';
+import type { EdgeNode, GeoLocation, RegistryView } from '../domain';
 import {
-  computeAssignment, resolveRequester, stabilize, structureChanged, loadsOf, networkFactor, networkStatsOf,
-  type ClientKind, type EndpointAssignment, type Requester, type RequesterInput, type ServiceSpec, type WeightsConfig,
+  computeAssignment,
+  resolveRequester,
+  stabilize,
+  structureChanged,
+  loadsOf,
+  networkFactor,
+  networkStatsOf,
+  type ClientKind,
+  type EndpointAssignment,
+  type Requester,
+  type RequesterInput,
+  type ServiceSpec,
+  type WeightsConfig,
 } from '../model';
-import {
-  buildCluster, buildClusterLoadAssignment, buildListeners, buildRouteConfigurations, encodeResource,
-  type EgressListenerOptions,
-} from './resources';
-import { encodedResource, type EncodedResource } from './resource';
+import { buildCluster, buildClusterLoadAssignment, buildListeners, buildRouteConfigurations, encodeResource, type EgressListenerOptions } from './resources';
+import { encodedResource, type EncodedResource } from './encoded-resource';
 import { resourceSet, sameOrNew, snapshotProblems, type ResourceSet, type Snapshot } from './snapshot';
 import { sameSpec, serviceIndex, type ServiceEndpoints } from './specs';
 import type { WeightPushLimiter } from './flush-scheduler';
@@ -24,7 +32,7 @@ import type { ResourceKind } from './protos';
 
 /** What the builder keeps per view between two builds (lives in the view cache with the view). */
 export interface ViewBuildState {
-  readonly kind: ClientKind;
+  readonly clientKind: ClientKind;
   readonly requester: RequesterInput;
   /** True when the location is a centroid of the zone/region, which moves as nodes register. */
   readonly centroid: boolean;
@@ -44,7 +52,7 @@ export interface ViewBuild {
 }
 
 /** CDS/LDS/RDS of one client kind: the same ResourceSet objects in every view of that kind. */
-interface KindResources {
+interface ClientKindResources {
   cluster: ResourceSet;
   listener: ResourceSet;
   route: ResourceSet;
@@ -59,7 +67,7 @@ export class SnapshotBuilder {
   private index = new Map<string, ServiceEndpoints>();
   /** The specs the current CDS/LDS/RDS were built from. */
   private specs = new Map<string, ServiceSpec>();
-  private readonly kinds = new Map<ClientKind, KindResources>();
+  private readonly byClientKind = new Map<ClientKind, ClientKindResources>();
   /** Per node: the weight factor and overload flag when its heartbeats last triggered a recomputation. */
   private readonly nodeFactors = new Map<string, { factor: number; overloaded: boolean }>();
   private readonly endpointMemo = new Map<string, { gen: number; endpoints: Array<{ node: EdgeNode; port: number }> }>();
@@ -91,7 +99,7 @@ export class SnapshotBuilder {
   }
 
   newViewState(kind: ClientKind, requester: RequesterInput, location: GeoLocation | null): ViewBuildState {
-    return { kind, centroid: !location, requester: { ...requester, location }, assignments: new Map(), cla: new Map() };
+    return { clientKind: kind, centroid: !location, requester: { ...requester, location }, assignments: new Map(), cla: new Map() };
   }
 
   resolve(requester: RequesterInput): Requester {
@@ -152,9 +160,9 @@ export class SnapshotBuilder {
     const prevSpecs = this.specs;
     const unchanged = (spec: ServiceSpec): boolean => sameSpec(prevSpecs.get(spec.name), spec);
     const allUnchanged = prevSpecs.size === specs.length && specs.every(unchanged);
-    const kinds = new Map<ClientKind, KindResources>();
+    const built = new Map<ClientKind, ClientKindResources>();
     for (const kind of ['envoy', 'grpc'] as ClientKind[]) {
-      const prev = this.kinds.get(kind);
+      const prev = this.byClientKind.get(kind);
       const intern = (k: ResourceKind, name: string, msg: object): EncodedResource => {
         const r = encodedResource(k, name, encodeResource(k, msg));
         const o = prev?.[k as 'cluster' | 'listener' | 'route'].resources.get(name);
@@ -165,13 +173,31 @@ export class SnapshotBuilder {
         return o ?? intern('cluster', spec.name, buildCluster(spec, kind));
       };
       const cluster = sameOrNew(prev?.cluster, resourceSet('cluster', specs.map(clusterOf)));
-      const listener = prev && allUnchanged ? prev.listener : sameOrNew(prev?.listener, resourceSet('listener', buildListeners(specs, kind, this.egress).map((l) => intern('listener', l.name!, l))));
-      const route = prev && allUnchanged ? prev.route : sameOrNew(prev?.route, resourceSet('route', buildRouteConfigurations(specs, kind).map((r) => intern('route', r.name!, r))));
-      kinds.set(kind, { cluster, listener, route });
+      const listener =
+        prev && allUnchanged
+          ? prev.listener
+          : sameOrNew(
+              prev?.listener,
+              resourceSet(
+                'listener',
+                buildListeners(specs, kind, this.egress).map((l) => intern('listener', l.name!, l)),
+              ),
+            );
+      const route =
+        prev && allUnchanged
+          ? prev.route
+          : sameOrNew(
+              prev?.route,
+              resourceSet(
+                'route',
+                buildRouteConfigurations(specs, kind).map((r) => intern('route', r.name!, r)),
+              ),
+            );
+      built.set(kind, { cluster, listener, route });
     }
     // Committed only once everything was built: a throw leaves the previous topology whole.
     this.index = index;
-    for (const [k, r] of kinds) this.kinds.set(k, r);
+    for (const [k, r] of built) this.byClientKind.set(k, r);
     this.specs = new Map(specs.map((spec) => [spec.name, spec]));
   }
 
@@ -218,13 +244,13 @@ export class SnapshotBuilder {
       v.cla.set(name, r);
       claChanged = true;
     }
-    const kindRes = this.kinds.get(v.kind)!;
+    const shared = this.byClientKind.get(v.clientKind)!;
     const endpointsChanged = !prev || claChanged || prev.endpoint.resources.size !== v.cla.size;
     const next: Snapshot = {
-      cluster: kindRes.cluster,
+      cluster: shared.cluster,
       endpoint: endpointsChanged ? sameOrNew(prev?.endpoint, resourceSet('endpoint', v.cla.values())) : prev.endpoint,
-      listener: kindRes.listener,
-      route: kindRes.route,
+      listener: shared.listener,
+      route: shared.route,
     };
     const changed = !prev || (['cluster', 'endpoint', 'listener', 'route'] as const).some((k) => prev[k] !== next[k]);
     if (!changed) return { snapshot: prev, held, deferred };

@@ -2,7 +2,7 @@
  * Immutable snapshots: what one view (requesting locality + client kind) should
  * have. Changes make a new snapshot; nothing mutates one in place.
  */
-import { contentHash, type EncodedResource } from './resource';
+import { contentHash, type EncodedResource } from './encoded-resource';
 import { RESOURCE_KINDS, type ResourceKind } from './protos';
 
 /** All resources of one type in a view, sorted by name, with a content-derived version. */

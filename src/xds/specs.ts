@@ -2,7 +2,7 @@
  * Registry nodes -> what CDS/LDS/RDS need of each service, and which node
  * endpoints serve it. Pure and deterministic.
  */
-import type { EdgeNode, ServiceProtocol } from '../registry/types';
+import type { EdgeNode, ServiceProtocol } from '../domain';
 import type { ServiceSpec } from '../model/types';
 
 export interface ServiceEndpoints {

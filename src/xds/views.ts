@@ -3,7 +3,7 @@
  * place (region, zone, location rounded to ~100 m, or "centroid" when only
  * the zone is known); the key is the same on every tier for the same inputs.
  */
-import type { GeoLocation } from '../registry/types';
+import type { GeoLocation } from '../domain';
 import type { ClientKind, RequesterInput } from '../model';
 import type { ViewKey } from './proxy';
 
@@ -32,7 +32,7 @@ export function locationFromMetadata(md: Record<string, unknown>): GeoLocation |
 }
 
 /** The inverse of viewKeyFor. */
-export function parseViewKey(key: ViewKey): { kind: ClientKind; requester: RequesterInput } | null {
+export function parseViewKey(key: ViewKey): { clientKind: ClientKind; requester: RequesterInput } | null {
   const parts = key.split('|');
   if (parts.length !== 4) return null;
   const [kind, region, zone, token] = parts as [string, string, string, string];
@@ -44,12 +44,11 @@ export function parseViewKey(key: ViewKey): { kind: ClientKind; requester: Reque
     location = { lat: lat!, lon: lon! };
   }
   try {
-    return { kind, requester: { region: decodeURIComponent(region), zone: decodeURIComponent(zone), location } };
+    return { clientKind: kind, requester: { region: decodeURIComponent(region), zone: decodeURIComponent(zone), location } };
   } catch {
     return null;
   }
 }
-
 
 /** The location a view is computed for: rounded so that nearby proxies share a view. */
 export function viewLocation(loc: GeoLocation | null | undefined): GeoLocation | null {

@@ -4,7 +4,7 @@
  */
 import { Reader, Writer } from 'protobufjs';
 import { envoyType } from './protos';
-import type { EncodedResource } from './resource';
+import type { EncodedResource } from './encoded-resource';
 import type { DiscoveryRequest__Output } from './generated/envoy/service/discovery/v3/DiscoveryRequest';
 import type { DeltaDiscoveryRequest__Output } from './generated/envoy/service/discovery/v3/DeltaDiscoveryRequest';
 
@@ -27,10 +27,18 @@ let controlPlaneField: Buffer | undefined;
 /** config.core.v3.ControlPlane { identifier = 1 }, as field `fieldNo`. */
 function controlPlane(fieldNo: number): Buffer {
   if (!controlPlaneField) {
-    const cp = Writer.create().uint32((1 << 3) | 2).string(CONTROL_PLANE_ID).finish();
+    const cp = Writer.create()
+      .uint32((1 << 3) | 2)
+      .string(CONTROL_PLANE_ID)
+      .finish();
     controlPlaneField = Buffer.from(cp);
   }
-  return Buffer.from(Writer.create().uint32((fieldNo << 3) | 2).bytes(controlPlaneField).finish());
+  return Buffer.from(
+    Writer.create()
+      .uint32((fieldNo << 3) | 2)
+      .bytes(controlPlaneField)
+      .finish(),
+  );
 }
 let sotwControlPlane: Buffer | undefined;
 let deltaControlPlane: Buffer | undefined;
@@ -129,13 +137,7 @@ export function serializeOutgoing(m: Buffer | Outgoing): Buffer {
 }
 
 /** A complete DeltaDiscoveryResponse (the same bytes as deltaOutgoing joined). */
-export function deltaResponse(
-  systemVersion: string,
-  typeUrl: string,
-  resources: readonly EncodedResource[],
-  removed: readonly string[],
-  nonce: string,
-): Buffer {
+export function deltaResponse(systemVersion: string, typeUrl: string, resources: readonly EncodedResource[], removed: readonly string[], nonce: string): Buffer {
   const { head, tail } = deltaParts(systemVersion, typeUrl, resources, removed);
   return Buffer.concat([head, nonceField(nonce), tail]);
 }

@@ -18,7 +18,10 @@ before(async () => {
   http = client(srv.baseUrl);
   const svc = [{ name: 'echo', port: 50051, protocol: 'grpc' as const }];
   // `constructor` is a valid DNS label, so a region, zone or service may be called that.
-  for (const [id, region, address] of [['ctor-1', 'constructor', '10.0.0.1'], ['plain-1', 'cn-east', '10.0.0.2']]) {
+  for (const [id, region, address] of [
+    ['ctor-1', 'constructor', '10.0.0.1'],
+    ['plain-1', 'cn-east', '10.0.0.2'],
+  ]) {
     const r = await http('/v1/nodes', { body: registration({ id, region, address, zone: 'constructor', subZone: 'constructor', services: svc }) });
     assert.equal(r.status, 201, r.text);
   }

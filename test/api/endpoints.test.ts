@@ -50,7 +50,15 @@ test('the table for a place: every field, priorities by zone/region, shares summ
   assert.equal(r.json.service, 'echo');
   assert.deepEqual(r.json.requester, { region: 'cn-east', zone: 'sh', location: { lat: 31.23, lon: 121.47 } });
   const rows = r.json.endpoints;
-  assert.deepEqual(rows.map((e) => [e.nodeId, e.priority]), [['sh-1', 0], ['sh-2', 0], ['hz-1', 1], ['bj-1', 2]]);
+  assert.deepEqual(
+    rows.map((e) => [e.nodeId, e.priority]),
+    [
+      ['sh-1', 0],
+      ['sh-2', 0],
+      ['hz-1', 1],
+      ['bj-1', 2],
+    ],
+  );
   for (const e of rows) {
     for (const f of ['endpoint', 'locality', 'priority', 'weight', 'sharePct', 'health', 'distanceKm', 'load', 'capacity', 'networkFactor'] as const) {
       assert.ok(e[f] !== undefined, `${e.nodeId}: ${f} missing in ${JSON.stringify(e)}`);
@@ -80,12 +88,18 @@ test('?node=ID places the requester at that node; kind=envoy answers too; withou
   const byNode = await get<Table>('/v1/services/echo/endpoints?node=hz-1');
   assert.equal(byNode.status, 200, byNode.text);
   assert.deepEqual(byNode.json.requester, { region: 'cn-east', zone: 'hz', location: { lat: 30.27, lon: 120.15 } });
-  assert.deepEqual(byNode.json.endpoints.filter((e) => e.priority === 0).map((e) => e.nodeId), ['hz-1']);
+  assert.deepEqual(
+    byNode.json.endpoints.filter((e) => e.priority === 0).map((e) => e.nodeId),
+    ['hz-1'],
+  );
   assert.equal(byNode.json.endpoints.find((e) => e.nodeId === 'hz-1')!.distanceKm, 0);
 
   const envoy = await get<Table>('/v1/services/echo/endpoints?region=cn-north&zone=bj&kind=envoy');
   assert.equal(envoy.status, 200, envoy.text);
-  assert.deepEqual(envoy.json.endpoints.filter((e) => e.priority === 0).map((e) => e.nodeId), ['bj-1']);
+  assert.deepEqual(
+    envoy.json.endpoints.filter((e) => e.priority === 0).map((e) => e.nodeId),
+    ['bj-1'],
+  );
   const centroid = envoy.json.requester.location!;
   assert.ok(Math.abs(centroid.lat - 39.9) < 0.01 && Math.abs(centroid.lon - 116.4) < 0.01, JSON.stringify(centroid));
 });

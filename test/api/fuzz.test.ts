@@ -125,10 +125,48 @@ const paramArb = (name: string): fc.Arbitrary<string> =>
     { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...KNOWN_IDS, 'x'), fc.constantFrom(...BAD_ENCODINGS)).map(([a, b]) => a + b) },
   );
 
-const BIG_NUMBERS = ['9'.repeat(400), '-' + '9'.repeat(400), '1e400', '1e308', '99999999999999999999', '9007199254740993', '-0', '0x10', '1e3', '0.0000001', 'NaN', 'Infinity', '-Infinity'];
+const BIG_NUMBERS = [
+  '9'.repeat(400),
+  '-' + '9'.repeat(400),
+  '1e400',
+  '1e308',
+  '99999999999999999999',
+  '9007199254740993',
+  '-0',
+  '0x10',
+  '1e3',
+  '0.0000001',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+];
 const QUERY_VALUES = [
-  '', 'cn-east', 'constructor', 'healthy', 'draining', 'edge', 'relay', 'gateway', 'envoy', 'grpc', 'delta', 'sotw',
-  '31.2,121.4', '91,0', '1,2,3', '%201%20,%202%20', '1+,+2', '0', '1', '100', '1000', '1001', '-1', '1.5', 'edge-a', 'echo',
+  '',
+  'cn-east',
+  'constructor',
+  'healthy',
+  'draining',
+  'edge',
+  'relay',
+  'gateway',
+  'envoy',
+  'grpc',
+  'delta',
+  'sotw',
+  '31.2,121.4',
+  '91,0',
+  '1,2,3',
+  '%201%20,%202%20',
+  '1+,+2',
+  '0',
+  '1',
+  '100',
+  '1000',
+  '1001',
+  '-1',
+  '1.5',
+  'edge-a',
+  'echo',
 ];
 const queryValueArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...QUERY_VALUES) },
@@ -163,13 +201,11 @@ const sensibleQueryArb = (route: RouteSpec): fc.Arbitrary<Array<[string, string 
     .map((vs) => (route.query ?? []).flatMap((k, i): Array<[string, string]> => (vs[i] === undefined ? [] : [[k, vs[i] as string]])));
 
 const queryPairArb = (route: RouteSpec): fc.Arbitrary<[string, string | undefined]> =>
-  fc
-    .oneof({ weight: 4, arbitrary: fc.constantFrom(...(route.query ?? ['x'])) }, { weight: 1, arbitrary: fc.constantFrom(...PROTO_NAMES, 'limit[a]', 'x', '%ZZ') })
-    .chain((k) => {
-      const known = Object.hasOwn(VALUES_OF, k) ? VALUES_OF[k] : ['x'];
-      const value = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...known) }, { weight: 2, arbitrary: queryValueArb });
-      return fc.tuple(fc.constant(k), fc.option(value, { nil: undefined, freq: 8 }));
-    });
+  fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...(route.query ?? ['x'])) }, { weight: 1, arbitrary: fc.constantFrom(...PROTO_NAMES, 'limit[a]', 'x', '%ZZ') }).chain((k) => {
+    const known = Object.hasOwn(VALUES_OF, k) ? VALUES_OF[k] : ['x'];
+    const value = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...known) }, { weight: 2, arbitrary: queryValueArb });
+    return fc.tuple(fc.constant(k), fc.option(value, { nil: undefined, freq: 8 }));
+  });
 
 interface RouteSpec {
   method: string;
@@ -219,7 +255,10 @@ const BODIES = {
     subZone: fc.constantFrom('', 'rack-1'),
     location: fc.record({ lat: fc.double({ min: -90, max: 90, noNaN: true }), lon: fc.double({ min: -180, max: 180, noNaN: true }) }),
     address: fc.constantFrom('10.1.0.1', '10.1.0.2', 'fd00::1'),
-    services: fc.uniqueArray(fc.record({ name: fc.constantFrom(...SERVICES), port: fc.integer({ min: 1, max: 65535 }), protocol: fc.constantFrom('http', 'grpc', 'tcp') }), { selector: (s) => s.name, maxLength: 3 }),
+    services: fc.uniqueArray(fc.record({ name: fc.constantFrom(...SERVICES), port: fc.integer({ min: 1, max: 65535 }), protocol: fc.constantFrom('http', 'grpc', 'tcp') }), {
+      selector: (s) => s.name,
+      maxLength: 3,
+    }),
     capacity: fc.record({ cpu: fc.double({ min: 0.1, max: 64, noNaN: true }), maxRps: fc.integer({ min: 1, max: 10_000 }) }, { requiredKeys: [] }),
     labels: fc.dictionary(
       fc.constantFrom('tier', 'constructor', 'a.b/c', 'edge-xds.io/xds-port', 'edge-xds.io/http-port'),
@@ -228,7 +267,10 @@ const BODIES = {
     ),
   }),
   heartbeat: fc.record(
-    { load: fc.record({ cpu: unitArb, memory: unitArb, network: unitArb }, { requiredKeys: [] }), network: fc.record({ latencyMs: fc.integer({ min: 0, max: 1000 }), jitterMs: fc.integer({ min: 0, max: 100 }), packetLoss: unitArb }, { requiredKeys: [] }) },
+    {
+      load: fc.record({ cpu: unitArb, memory: unitArb, network: unitArb }, { requiredKeys: [] }),
+      network: fc.record({ latencyMs: fc.integer({ min: 0, max: 1000 }), jitterMs: fc.integer({ min: 0, max: 100 }), packetLoss: unitArb }, { requiredKeys: [] }),
+    },
     { requiredKeys: [] },
   ),
   seedRegister: fc.record({
@@ -265,7 +307,35 @@ const BODIES = {
 
 /** Values that break types, ranges and lookups. */
 const weirdValue: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom<unknown>(null, true, false, '', 0, -0, -1, 0.5, 1.5, 65536, 1e300, -1e300, 1e308, 2 ** 53 + 2, '1', 'NaN', 'x'.repeat(300), [], {}, [1, 2], '8Gi', '99999999999999999999999999Ti', '1.2.3.4', '::', '0.0.0.0', 'constructor', '__proto__'),
+  fc.constantFrom<unknown>(
+    null,
+    true,
+    false,
+    '',
+    0,
+    -0,
+    -1,
+    0.5,
+    1.5,
+    65536,
+    1e300,
+    -1e300,
+    1e308,
+    2 ** 53 + 2,
+    '1',
+    'NaN',
+    'x'.repeat(300),
+    [],
+    {},
+    [1, 2],
+    '8Gi',
+    '99999999999999999999999999Ti',
+    '1.2.3.4',
+    '::',
+    '0.0.0.0',
+    'constructor',
+    '__proto__',
+  ),
   fc.jsonValue({ maxDepth: 2 }),
   fc.double(),
   fc.string({ maxLength: 12 }),
@@ -319,9 +389,28 @@ function mutate(valid: unknown, muts: Mutation[]): unknown {
 }
 
 const GARBAGE_BODIES = [
-  '', ' ', 'null', '"str"', '1', 'true', '[]', '{}', '{', '{"a":', '}', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}',
-  '[' .repeat(3000) + ']'.repeat(3000), '{"a":'.repeat(2000) + '1' + '}'.repeat(2000), '\u0000', '{"id":"\\ud800"}', '1e400', '{"x":1e400}',
-  '{"id":"a","id":"b"}', 'id=edge-a&region=x', '\uFEFF{}',
+  '',
+  ' ',
+  'null',
+  '"str"',
+  '1',
+  'true',
+  '[]',
+  '{}',
+  '{',
+  '{"a":',
+  '}',
+  '{"__proto__":{"x":1}}',
+  '{"constructor":{"prototype":{"x":1}}}',
+  '['.repeat(3000) + ']'.repeat(3000),
+  '{"a":'.repeat(2000) + '1' + '}'.repeat(2000),
+  '\u0000',
+  '{"id":"\\ud800"}',
+  '1e400',
+  '{"x":1e400}',
+  '{"id":"a","id":"b"}',
+  'id=edge-a&region=x',
+  '\uFEFF{}',
 ];
 
 const bodyArb = (kind: keyof typeof BODIES | undefined): fc.Arbitrary<string | undefined> => {
@@ -346,8 +435,18 @@ const contentTypeArb = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.constantFrom(
-      'application/json; charset=utf-8', 'application/json; charset=latin1', 'application/json; charset=utf-16', 'application/merge-patch+json',
-      'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', '', 'application/json; charset', ';;;', 'application/*', 'APPLICATION/JSON',
+      'application/json; charset=utf-8',
+      'application/json; charset=latin1',
+      'application/json; charset=utf-16',
+      'application/merge-patch+json',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      '',
+      'application/json; charset',
+      ';;;',
+      'application/*',
+      'APPLICATION/JSON',
     ),
   },
   { weight: 1, arbitrary: fc.constant(undefined) },
@@ -365,10 +464,9 @@ const extraHeadersArb = fc.record(
 
 const PARAM = /:[a-zA-Z]+/g;
 
-const requestArb: fc.Arbitrary<FuzzRequest> = fc
-  .oneof(...ROUTES.map((r) => ({ weight: r.weight ?? 1, arbitrary: fc.constant(r) })))
-  .chain((route) =>
-    fc.record({
+const requestArb: fc.Arbitrary<FuzzRequest> = fc.oneof(...ROUTES.map((r) => ({ weight: r.weight ?? 1, arbitrary: fc.constant(r) }))).chain((route) =>
+  fc
+    .record({
       method: fc.oneof({ weight: 6, arbitrary: fc.constant(route.method) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
       params: fc.tuple(...(route.path.match(PARAM) ?? []).map((p) => paramArb(p.slice(1)))),
       query: fc
@@ -381,7 +479,8 @@ const requestArb: fc.Arbitrary<FuzzRequest> = fc
       body: bodyArb(route.body),
       contentType: contentTypeArb,
       extra: fc.option(extraHeadersArb, { nil: undefined, freq: 5 }),
-    }).map((g): FuzzRequest => {
+    })
+    .map((g): FuzzRequest => {
       const query = g.query.map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join('&');
       let i = 0;
       const path = route.path.replace(PARAM, () => g.params[i++]) + g.pathTweak + (query ? `?${query}` : '');
@@ -389,7 +488,7 @@ const requestArb: fc.Arbitrary<FuzzRequest> = fc
       if (g.body !== undefined && g.contentType !== undefined) headers['content-type'] = g.contentType;
       return { method: g.method, path, headers, body: g.method === 'GET' || g.method === 'HEAD' ? (g.body === undefined ? undefined : g.body.slice(0, 200)) : g.body };
     }),
-  );
+);
 
 // ---------------------------------------------------------------- the property
 

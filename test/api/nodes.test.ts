@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EdgeNode, RegistryEvent } from '../../src/registry';
+import type { EdgeNode, RegistryEvent } from '../../src/domain';
 import { HEARTBEAT, TestServer, client, registration, startTestServer, waitFor } from '../helpers';
 
 let srv: TestServer;
@@ -63,7 +63,7 @@ test('heartbeat: 204, visible in GET /v1/nodes/{id}; 404 for an unknown node', a
 
 test('GET /v1/nodes filters by region, zone, state, service', async () => {
   await http('/v1/nodes', { body: registration({ id: 'edge-bj-01', region: 'cn-north', zone: 'beijing-a', services: [{ name: 'video', port: 9000, protocol: 'grpc' }] }) });
-  const ids = async (q: string): Promise<string[]> => ((await http<{ nodes: EdgeNode[] }>(`/v1/nodes${q}`)).json.nodes).map((x) => x.id);
+  const ids = async (q: string): Promise<string[]> => (await http<{ nodes: EdgeNode[] }>(`/v1/nodes${q}`)).json.nodes.map((x) => x.id);
   assert.deepEqual(await ids(''), ['edge-bj-01', 'edge-sh-01', 'relay-1']);
   assert.deepEqual(await ids('?region=cn-north'), ['edge-bj-01']);
   assert.deepEqual(await ids('?region=cn-east&zone=shanghai-a'), ['edge-sh-01']);
@@ -95,7 +95,10 @@ test('DELETE drains (202) then the node is removed after --drain-grace', async (
   assert.equal((await http('/v1/nodes/ghost', { method: 'DELETE' })).status, 404);
   await waitFor(async () => (await http('/v1/nodes/edge-bj-01')).status === 404, { timeoutMs: 4000, message: 'removal' });
   const ev = await http<{ events: RegistryEvent[] }>('/v1/events?node=edge-bj-01');
-  assert.deepEqual(ev.json.events.map((e) => e.type), ['registered', 'draining', 'deregistered']);
+  assert.deepEqual(
+    ev.json.events.map((e) => e.type),
+    ['registered', 'draining', 'deregistered'],
+  );
 });
 
 test('GET /v1/events?since= pages through the event log', async () => {
@@ -103,10 +106,16 @@ test('GET /v1/events?since= pages through the event log', async () => {
   assert.equal(all.status, 200);
   const seqs = all.json.events.map((e) => e.seq);
   assert.ok(seqs.length >= 6, `events ${seqs}`);
-  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+  assert.deepEqual(
+    seqs,
+    [...seqs].sort((a, b) => a - b),
+  );
   assert.equal(all.json.next, seqs[seqs.length - 1]);
   const page = await http<{ events: RegistryEvent[]; next: number }>(`/v1/events?since=${seqs[1]}&limit=2`);
-  assert.deepEqual(page.json.events.map((e) => e.seq), [seqs[2], seqs[3]]);
+  assert.deepEqual(
+    page.json.events.map((e) => e.seq),
+    [seqs[2], seqs[3]],
+  );
   assert.equal(page.json.next, seqs[3]);
   const tail = await http<{ events: RegistryEvent[]; next: number }>(`/v1/events?since=${seqs[seqs.length - 1]}`);
   assert.deepEqual(tail.json, { events: [], next: seqs[seqs.length - 1] });

@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EdgeNode } from '../../src/registry';
+import type { EdgeNode } from '../../src/domain';
 import { mapCapabilities } from '../../src/api';
 import { TestServer, client, registration, seedRegistration, startTestServer } from '../helpers';
 
@@ -39,7 +39,11 @@ const JUNK: Array<[string, string, string]> = [
   ['{"max_rps": 1e308}', 'capabilities.max_rps', 'out_of_range'],
   ['{"maxRps": 1000000001}', 'capabilities.maxRps', 'out_of_range'],
   ['{"memory": "99999999999999999999999999Ti"}', 'capabilities.memory', 'out_of_range'],
-  ['{"memory": "9999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999"}', 'capabilities.memory', 'out_of_range'],
+  [
+    '{"memory": "9999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999"}',
+    'capabilities.memory',
+    'out_of_range',
+  ],
   ['{"memory_mb": 1e10}', 'capabilities.memory_mb', 'out_of_range'],
   ['{"memoryMb": 0}', 'capabilities.memoryMb', 'out_of_range'],
   ['{"memory": "8constructor"}', 'capabilities.memory', 'invalid_format'],

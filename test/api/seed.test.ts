@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EdgeNode } from '../../src/registry';
+import type { EdgeNode } from '../../src/domain';
 import { geoZone, mapCapabilities } from '../../src/api';
 import { TestServer, client, seedHeartbeat, seedRegistration, startTestServer } from '../helpers';
 
@@ -64,7 +64,14 @@ test('POST /heartbeat with the seed payload answers 200 and maps network_status'
 
 test('seed re-registration keeps services declared through /v1/nodes', async () => {
   const v1 = await http('/v1/nodes', {
-    body: { id: 'edge-node-01', region: 'default', zone: 'geo-31n121e', location: { lat: 31.23, lon: 121.47 }, address: '192.168.1.20', services: [{ name: 'video', port: 9000, protocol: 'grpc' }] },
+    body: {
+      id: 'edge-node-01',
+      region: 'default',
+      zone: 'geo-31n121e',
+      location: { lat: 31.23, lon: 121.47 },
+      address: '192.168.1.20',
+      services: [{ name: 'video', port: 9000, protocol: 'grpc' }],
+    },
   });
   assert.equal(v1.status, 200);
   assert.equal((await http('/register', { body: seedRegistration() })).status, 200);

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EdgeNode, RegistryEvent } from '../../src/registry';
+import type { EdgeNode, RegistryEvent } from '../../src/domain';
 import { HEARTBEAT, RequestOptions, TestServer, client, registration, startTestServer } from '../helpers';
 
 let srv: TestServer;
@@ -80,7 +80,13 @@ const cases: Case[] = [
   // arrays
   {
     name: 'duplicate service names',
-    req: reg({ services: [{ name: 'api', port: 80 }, { name: 'web', port: 81 }, { name: 'api', port: 82 }] }),
+    req: reg({
+      services: [
+        { name: 'api', port: 80 },
+        { name: 'web', port: 81 },
+        { name: 'api', port: 82 },
+      ],
+    }),
     status: 400,
     code: 'duplicate',
     field: 'services.2.name',
@@ -148,7 +154,10 @@ test('every bad input gets its status, code and field, and writes nothing', asyn
     if (c.field !== undefined) assert.equal(res.json.error.field, c.field, `${c.name}: field (${res.text})`);
   }
   const nodes = (await http<{ nodes: EdgeNode[] }>('/v1/nodes')).json.nodes;
-  assert.deepEqual(nodes.map((n) => n.id), ['known']);
+  assert.deepEqual(
+    nodes.map((n) => n.id),
+    ['known'],
+  );
   assert.equal(nodes[0].lastHeartbeat, null, 'no bad heartbeat was recorded');
   const eventsAfter = (await http<{ events: RegistryEvent[] }>('/v1/events?limit=1000')).json.events.length;
   assert.equal(eventsAfter, eventsBefore);

@@ -6,7 +6,7 @@
  * next to the content hash paid once per version either way, so the
  * hand-written path was deleted.
  */
-import { encodedResource, contentHash } from '../../src/xds/resource';
+import { encodedResource, contentHash } from '../../src/xds/encoded-resource';
 
 function varintLength(n: number): number {
   let len = 1;
@@ -54,7 +54,6 @@ export function encodedByHand(kind: ResourceKind, name: string, bytes: Buffer, v
 }
 import { TYPE_URL, type ResourceKind } from '../../src/xds/protos';
 
-
 function time(label: string, n: number, fn: (i: number) => unknown): number {
   const t0 = process.hrtime.bigint();
   let sink = 0;
@@ -78,8 +77,14 @@ export function runEncodeBench(): void {
     let hand = Infinity;
     let writer = Infinity;
     for (let round = 0; round < 5; round++) {
-      hand = Math.min(hand, time('hand', c.n, (i) => encodedByHand('endpoint', `service-${i % 200}`, bytes, version).sotwField));
-      writer = Math.min(writer, time('writer', c.n, (i) => encodedResource('endpoint', `service-${i % 200}`, bytes, version).sotwField));
+      hand = Math.min(
+        hand,
+        time('hand', c.n, (i) => encodedByHand('endpoint', `service-${i % 200}`, bytes, version).sotwField),
+      );
+      writer = Math.min(
+        writer,
+        time('writer', c.n, (i) => encodedResource('endpoint', `service-${i % 200}`, bytes, version).sotwField),
+      );
     }
     const hashNs = time('hash', Math.min(c.n, 50_000), () => contentHash(bytes));
     rows.push(`| ${c.label} | ${hand.toFixed(0)} | ${writer.toFixed(0)} | ${(writer / hand).toFixed(2)}x | ${hashNs.toFixed(0)} |`);

@@ -6,10 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Fleet, nowMs, percentile, type FleetOptions } from './fleet';
 import { captureFixture, startFloor } from './floor';
-import {
-  Heartbeater, heartbeat, getText, meshZones, metricSum, procSample, registerAll, serviceOf, noisyLoad,
-  STEADY_LOAD, type MeshSpec,
-} from './mesh';
+import { Heartbeater, heartbeat, getText, meshZones, metricSum, procSample, registerAll, serviceOf, noisyLoad, STEADY_LOAD, type MeshSpec } from './mesh';
 import { relaysSupported, startServer, type BenchServer } from './server-proc';
 import { REGIONS } from './mesh';
 import type { MarkResult, VersionSeen } from './fleet-protocol';
@@ -71,7 +68,18 @@ class Fleets {
   constructor(readonly all: Fleet[]) {}
   async stats() {
     const s = await Promise.all(this.all.map((f) => f.stats()));
-    return s.reduce((a, b) => ({ ...a, streams: a.streams + b.streams, synced: a.synced + b.synced, lastSync: Math.max(a.lastSync, b.lastSync), responses: a.responses + b.responses, bytes: a.bytes + b.bytes, errors: a.errors + b.errors, firstError: a.firstError || b.firstError, strictErrors: a.strictErrors + b.strictErrors, firstStrictError: a.firstStrictError || b.firstStrictError }));
+    return s.reduce((a, b) => ({
+      ...a,
+      streams: a.streams + b.streams,
+      synced: a.synced + b.synced,
+      lastSync: Math.max(a.lastSync, b.lastSync),
+      responses: a.responses + b.responses,
+      bytes: a.bytes + b.bytes,
+      errors: a.errors + b.errors,
+      firstError: a.firstError || b.firstError,
+      strictErrors: a.strictErrors + b.strictErrors,
+      firstStrictError: a.firstStrictError || b.firstStrictError,
+    }));
   }
   async waitSynced(total: number, timeoutMs: number, t0: number): Promise<{ ms: number; synced: number }> {
     const startedAt = Math.min(...this.all.map((f) => f.startedAt));
@@ -80,7 +88,10 @@ class Fleets {
     for (;;) {
       const s = await this.stats();
       if (Date.now() - lastLog > 2000) {
-        log(`sync: ${s.synced}/${total} proxies complete, ${s.responses} responses, ${(s.bytes / 1e6).toFixed(1)} MB${s.errors ? `, ${s.errors} stream errors (${s.firstError})` : ''}`, t0);
+        log(
+          `sync: ${s.synced}/${total} proxies complete, ${s.responses} responses, ${(s.bytes / 1e6).toFixed(1)} MB${s.errors ? `, ${s.errors} stream errors (${s.firstError})` : ''}`,
+          t0,
+        );
         lastLog = Date.now();
       }
       if (s.synced >= total) return { ms: s.lastSync - startedAt, synced: s.synced };
@@ -97,7 +108,13 @@ class Fleets {
     let lastChangeAt = Date.now();
     for (;;) {
       const parts = await Promise.all(this.all.map((f) => f.collect()));
-      const r: MarkResult = { times: parts.flatMap((p) => p.times), recv: parts.flatMap((p) => p.recv), bytes: parts.flatMap((p) => p.bytes), others: parts.reduce((a, p) => a + p.others, 0), waiting: parts.reduce((a, p) => a + p.waiting, 0) };
+      const r: MarkResult = {
+        times: parts.flatMap((p) => p.times),
+        recv: parts.flatMap((p) => p.recv),
+        bytes: parts.flatMap((p) => p.bytes),
+        others: parts.reduce((a, p) => a + p.others, 0),
+        waiting: parts.reduce((a, p) => a + p.waiting, 0),
+      };
       if (r.times.length >= expected) return r;
       if (r.times.length !== last) {
         last = r.times.length;
@@ -128,9 +145,26 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
   const spec: MeshSpec = { services: a.services, endpoints: a.endpoints, zones: meshZones() };
   const errors: string[] = [];
   const { dir: _dir, ...argsOut } = a;
-  const result: FleetResult = { args: argsOut, errors, sync: { ms: NaN, synced: 0, perStream: dist([]) }, convergence: { ...dist([]), affected: 0, expected: a.proxies, bytesPerPush: dist([]), otherResources: 0, rounds: 0 }, spread: { ...dist([]), versions: 0 }, churn: null, cost: null, throughput: null, floor: null };
+  const result: FleetResult = {
+    args: argsOut,
+    errors,
+    sync: { ms: NaN, synced: 0, perStream: dist([]) },
+    convergence: { ...dist([]), affected: 0, expected: a.proxies, bytesPerPush: dist([]), otherResources: 0, rounds: 0 },
+    spread: { ...dist([]), versions: 0 },
+    churn: null,
+    cost: null,
+    throughput: null,
+    floor: null,
+  };
   const fleetOpts = (target: string, proxies: number, idPrefix: string): FleetOptions => ({
-    target, mode: a.mode, proxies, zones: spec.zones, workers: a.workers, channelsPerWorker: a.channels, idPrefix, workerFlags: a.workerFlags,
+    target,
+    mode: a.mode,
+    proxies,
+    zones: spec.zones,
+    workers: a.workers,
+    channelsPerWorker: a.channels,
+    idPrefix,
+    workerFlags: a.workerFlags,
   });
 
   if (a.target) return runAgainstTarget(a, result, fleetOpts(a.target, a.proxies, 'proxy'), t0);
@@ -141,7 +175,13 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
   let hb: Heartbeater | null = null;
   try {
     log(`starting edge-xds serve${a.nodeFlags.length ? ` with node ${a.nodeFlags.join(' ')}` : ''}`, t0);
-    const server = await startServer({ dir: a.dir, name: 'global', nodeFlags: a.nodeFlags, args: ['--heartbeat-interval', '10s', ...a.serverArgs], logFile: a.serverLog ?? undefined });
+    const server = await startServer({
+      dir: a.dir,
+      name: 'global',
+      nodeFlags: a.nodeFlags,
+      args: ['--heartbeat-interval', '10s', ...a.serverArgs],
+      logFile: a.serverLog ?? undefined,
+    });
     servers.push(server);
     log(`registering ${a.endpoints} endpoints over ${a.services} services in ${spec.zones.length} zones`, t0);
     await registerAll(server.baseUrl, spec);
@@ -158,7 +198,20 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
         const relay = await startServer({
           dir: a.dir,
           name: `relay-${r}`,
-          args: ['--role', 'regional', '--region', region.region, '--upstream', `127.0.0.1:${server.xdsPort}`, '--location', `${region.lat},${region.lon}`, '--relay-id', `bench-relay-${r}`, '--heartbeat-interval', '10s'],
+          args: [
+            '--role',
+            'regional',
+            '--region',
+            region.region,
+            '--upstream',
+            `127.0.0.1:${server.xdsPort}`,
+            '--location',
+            `${region.lat},${region.lon}`,
+            '--relay-id',
+            `bench-relay-${r}`,
+            '--heartbeat-interval',
+            '10s',
+          ],
         });
         servers.push(relay);
         targets.push(`127.0.0.1:${relay.xdsPort}`);
@@ -197,9 +250,9 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
     let globalStreams: number | null = null;
     if (a.viaRelays > 0) {
       // Streams the global tier holds: the relays' sync streams plus any xDS stream opened to it directly.
-      const conns = JSON.parse(await getText(server.baseUrl, '/v1/xds/connections')) as { connections: unknown[] };
+      const conns = JSON.parse(await getText(server.baseUrl, '/v1/xds/connections?limit=1')) as { connections: unknown[]; total: number };
       const tier = JSON.parse(await getText(server.baseUrl, '/v1/tier')) as { relaysConnected?: string[] };
-      globalStreams = conns.connections.length + (tier.relaysConnected?.length ?? 0);
+      globalStreams = conns.total + (tier.relaysConnected?.length ?? 0);
     }
     await sleep(1000);
 
@@ -210,7 +263,7 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
     let affected = 0;
     await fleets.versions(true);
     for (let round = 0; round < a.rounds; round++) {
-      const ep = (round >> 1) * 7 % a.endpoints;
+      const ep = ((round >> 1) * 7) % a.endpoints;
       const cluster = serviceOf(ep, spec);
       await fleets.mark(round + 1, cluster);
       hb.silenced.add(ep);
@@ -227,10 +280,20 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
       const d = dist(r.times.map((t) => t - at));
       const after = await getText(server.baseUrl, '/metrics');
       const sent = (type: string): number => metricSum(after, 'edge_xds_responses_total', `type="${type}"`) - metricSum(before, 'edge_xds_responses_total', `type="${type}"`);
-      log(`convergence round ${round + 1}/${a.rounds} (${round % 2 === 0 ? 'overload' : 'recover'} ep-${ep} of ${cluster}): ${r.times.length}/${a.proxies} proxies, p50 ${d.p50.toFixed(0)} ms, p99 ${d.p99.toFixed(0)} ms, max ${d.max.toFixed(0)} ms (received: p50 ${dist(r.recv.map((t) => t - at)).p50.toFixed(0)} ms); server: ${sent('endpoint')} EDS + ${sent('cluster')} CDS responses, event loop delay max ${(metricSum(after, 'nodejs_eventloop_lag_max_seconds') * 1000).toFixed(0)} ms`, t0);
+      log(
+        `convergence round ${round + 1}/${a.rounds} (${round % 2 === 0 ? 'overload' : 'recover'} ep-${ep} of ${cluster}): ${r.times.length}/${a.proxies} proxies, p50 ${d.p50.toFixed(0)} ms, p99 ${d.p99.toFixed(0)} ms, max ${d.max.toFixed(0)} ms (received: p50 ${dist(r.recv.map((t) => t - at)).p50.toFixed(0)} ms); server: ${sent('endpoint')} EDS + ${sent('cluster')} CDS responses, event loop delay max ${(metricSum(after, 'nodejs_eventloop_lag_max_seconds') * 1000).toFixed(0)} ms`,
+        t0,
+      );
       await sleep(1500);
     }
-    result.convergence = { ...dist(conv), affected: Math.round(affected / Math.max(1, a.rounds)), expected: a.proxies, bytesPerPush: dist(bytes), otherResources: others, rounds: a.rounds };
+    result.convergence = {
+      ...dist(conv),
+      affected: Math.round(affected / Math.max(1, a.rounds)),
+      expected: a.proxies,
+      bytesPerPush: dist(bytes),
+      otherResources: others,
+      rounds: a.rounds,
+    };
     result.spread = spreadOf(await fleets.versions(true), 'endpoint|', 1);
 
     // Churn: every endpoint heartbeats every 10 s with noisy load.
@@ -256,7 +319,10 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
         edsVersions: vs.length,
       };
       result.throughput = { responsesPerSec: (s1.responses - s0.responses) / (a.churnMs / 1000), bytesPerSec: (s1.bytes - s0.bytes) / (a.churnMs / 1000) };
-      log(`churn: ${result.churn.heartbeatsPerMin.toFixed(0)} heartbeats/min, ${result.churn.pushesPerMin.toFixed(1)} EDS pushes/min, ${result.churn.responsesPerMin.toFixed(0)} responses/min`, t0);
+      log(
+        `churn: ${result.churn.heartbeatsPerMin.toFixed(0)} heartbeats/min, ${result.churn.pushesPerMin.toFixed(1)} EDS pushes/min, ${result.churn.responsesPerMin.toFixed(0)} responses/min`,
+        t0,
+      );
     }
     const end = procSample(server.pid);
     const metricsEnd = await getText(server.baseUrl, '/metrics');
@@ -271,7 +337,8 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
     void metricsEnd;
     const st = await fleets.stats();
     if (st.errors) errors.push(`${st.errors} stream errors (${st.firstError})`);
-    if (hb.failed || hb.skipped) errors.push(`simulated endpoints: ${hb.failed} heartbeats failed, ${hb.skipped} not sent (too many awaiting an answer), of ${hb.sent + hb.failed + hb.skipped}`);
+    if (hb.failed || hb.skipped)
+      errors.push(`simulated endpoints: ${hb.failed} heartbeats failed, ${hb.skipped} not sent (too many awaiting an answer), of ${hb.sent + hb.failed + hb.skipped}`);
     await fleets.close();
     fleets = null;
 
@@ -296,7 +363,12 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
   return result;
 }
 
-async function runFloor(a: FleetArgs, fixture: Awaited<ReturnType<typeof captureFixture>>, fleetOpts: (t: string, n: number, p: string) => FleetOptions, t0: number): Promise<FleetResult['floor']> {
+async function runFloor(
+  a: FleetArgs,
+  fixture: Awaited<ReturnType<typeof captureFixture>>,
+  fleetOpts: (t: string, n: number, p: string) => FleetOptions,
+  t0: number,
+): Promise<FleetResult['floor']> {
   const floor = await startFloor(fixture, path.join(a.dir, 'floor-fixture.json'));
   const fleets = new Fleets([]);
   try {
@@ -317,7 +389,10 @@ async function runFloor(a: FleetArgs, fixture: Awaited<ReturnType<typeof capture
     const r = await fleets.waitChanged(a.proxies, 3000, 30_000);
     const conv = r.times.map((t) => t - at);
     const d = dist(conv);
-    log(`floor convergence: ${r.times.length}/${a.proxies}, p50 ${d.p50.toFixed(0)} ms, p99 ${d.p99.toFixed(0)} ms, max ${d.max.toFixed(0)} ms (received: p50 ${dist(r.recv.map((t) => t - at)).p50.toFixed(0)} ms)`, t0);
+    log(
+      `floor convergence: ${r.times.length}/${a.proxies}, p50 ${d.p50.toFixed(0)} ms, p99 ${d.p99.toFixed(0)} ms, max ${d.max.toFixed(0)} ms (received: p50 ${dist(r.recv.map((t) => t - at)).p50.toFixed(0)} ms)`,
+      t0,
+    );
     return { sync, convergence: dist(conv), cpuSeconds: procSample(floor.pid).cpuSeconds - cpu0 };
   } finally {
     await fleets.close();

@@ -32,12 +32,21 @@ export interface ParsedResponse {
 }
 
 function nodeBytes(n: FleetNode): Uint8Array {
-  const loc = Writer.create().uint32((1 << 3) | 2).string(n.region).uint32((2 << 3) | 2).string(n.zone).finish();
+  const loc = Writer.create()
+    .uint32((1 << 3) | 2)
+    .string(n.region)
+    .uint32((2 << 3) | 2)
+    .string(n.zone)
+    .finish();
   return Writer.create()
-    .uint32((1 << 3) | 2).string(n.id)
-    .uint32((2 << 3) | 2).string('fleet')
-    .uint32((4 << 3) | 2).bytes(loc)
-    .uint32((6 << 3) | 2).string(n.userAgent)
+    .uint32((1 << 3) | 2)
+    .string(n.id)
+    .uint32((2 << 3) | 2)
+    .string('fleet')
+    .uint32((4 << 3) | 2)
+    .bytes(loc)
+    .uint32((6 << 3) | 2)
+    .string(n.userAgent)
     .finish();
 }
 

@@ -9,7 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { TYPE_URL, envoyRoot, type ResourceKind } from '../../src/xds/protos';
-import { decodeStrict } from '../../src/xds/validate';
+import { decodeStrict } from '../helpers/envoy-validate';
 import { RESOURCE_TYPE_NAME } from '../../src/xds/resources';
 import { createHash } from 'node:crypto';
 import { deltaRequest, parseEnvelope, parseResponse, rdsNamesOfListener, sotwRequest, type Envelope, type FleetNode } from './fleet-wire';
@@ -153,8 +153,16 @@ class Proxy {
   markBytes = 0;
   markOthers = 0;
 
-  constructor(readonly node: FleetNode, client: grpc.Client, readonly openedAt: number) {
-    this.call = client.makeBidiStreamRequest(delta ? DELTA : SOTW, (b: Buffer) => b, (b: Buffer) => b);
+  constructor(
+    readonly node: FleetNode,
+    client: grpc.Client,
+    readonly openedAt: number,
+  ) {
+    this.call = client.makeBidiStreamRequest(
+      delta ? DELTA : SOTW,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+    );
     this.call.on('data', (b: Buffer) => this.onData(b));
     this.call.on('error', (e: grpc.ServiceError) => {
       if (e.code === grpc.status.CANCELLED && closing) return;
@@ -249,7 +257,15 @@ class Proxy {
     const prev = new Set(this.clusters);
     this.edsNames = key;
     this.clusters = sharedList(key, names);
-    if (delta) this.call.write(deltaRequest(null, TYPE_URL.endpoint, names.filter((n) => !prev.has(n)), ''));
+    if (delta)
+      this.call.write(
+        deltaRequest(
+          null,
+          TYPE_URL.endpoint,
+          names.filter((n) => !prev.has(n)),
+          '',
+        ),
+      );
     else this.subscribe('endpoint', names);
   }
 
@@ -268,7 +284,15 @@ class Proxy {
     if (key === this.routeNames.join(',')) return;
     const prev = new Set(this.routeNames);
     this.routeNames = sharedList(key, sorted);
-    if (delta) this.call.write(deltaRequest(null, TYPE_URL.route, sorted.filter((n) => !prev.has(n)), ''));
+    if (delta)
+      this.call.write(
+        deltaRequest(
+          null,
+          TYPE_URL.route,
+          sorted.filter((n) => !prev.has(n)),
+          '',
+        ),
+      );
     else this.subscribe('route', sorted);
   }
 
@@ -339,12 +363,14 @@ function handle(m: ToWorker): void {
       delta = m.mode === 'delta';
       strict = m.strict;
       for (let i = 0; i < m.channels; i++) {
-        clients.push(new grpc.Client(m.target, grpc.credentials.createInsecure(), {
-          'grpc.use_local_subchannel_pool': 1,
-          'grpc.max_receive_message_length': -1,
-          'grpc-node.flow_control_window': 4 * 1024 * 1024,
-          'grpc.keepalive_time_ms': 300_000,
-        }));
+        clients.push(
+          new grpc.Client(m.target, grpc.credentials.createInsecure(), {
+            'grpc.use_local_subchannel_pool': 1,
+            'grpc.max_receive_message_length': -1,
+            'grpc-node.flow_control_window': 4 * 1024 * 1024,
+            'grpc.keepalive_time_ms': 300_000,
+          }),
+        );
       }
       // Open in small batches so the server sees a ramp, not one burst.
       let i = 0;
@@ -360,10 +386,11 @@ function handle(m: ToWorker): void {
     case 'stats': {
       let synced = 0;
       let lastSync = 0;
-      for (const s of streams) if (s.syncedAt) {
-        synced++;
-        lastSync = Math.max(lastSync, s.syncedAt);
-      }
+      for (const s of streams)
+        if (s.syncedAt) {
+          synced++;
+          lastSync = Math.max(lastSync, s.syncedAt);
+        }
       send({ type: 'stats', req: m.req, streams: streams.length, synced, lastSync, ...stats });
       return;
     }

@@ -72,7 +72,10 @@ export class Fleet {
     const nodes = fleetNodes(this.opts);
     const allOpened = new Promise<void>((resolve, reject) => {
       for (let w = 0; w < n; w++) {
-        const child = fork(path.join(__dirname, 'fleet-worker.js'), [], { execArgv: ['--max-old-space-size=2048', ...(this.opts.workerFlags ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        const child = fork(path.join(__dirname, 'fleet-worker.js'), [], {
+          execArgv: ['--max-old-space-size=2048', ...(this.opts.workerFlags ?? [])],
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        });
         this.workers.push(child);
         child.on('message', (m: FromWorker) => {
           if (m.type === 'opened') {
@@ -92,8 +95,14 @@ export class Fleet {
         });
         const mine = nodes.filter((_, i) => i % n === w);
         this.send(child, {
-          cmd: 'open', target: this.opts.target, mode: this.opts.mode, strict: this.opts.strict ?? false,
-          channels: this.opts.channelsPerWorker ?? 8, batch: this.opts.batch ?? 100, batchDelayMs: this.opts.batchDelayMs ?? 5, nodes: mine,
+          cmd: 'open',
+          target: this.opts.target,
+          mode: this.opts.mode,
+          strict: this.opts.strict ?? false,
+          channels: this.opts.channelsPerWorker ?? 8,
+          batch: this.opts.batch ?? 100,
+          batchDelayMs: this.opts.batchDelayMs ?? 5,
+          nodes: mine,
         });
       }
     });
@@ -108,18 +117,21 @@ export class Fleet {
   private ask<T extends FromWorker>(make: (req: number) => ToWorker, timeoutMs = 30_000): Promise<T[]> {
     const req = ++this.reqSeq;
     return Promise.all(
-      this.workers.map((child, w) => new Promise<T>((resolve, reject) => {
-        const key = `${w}:${req}`;
-        const timer = setTimeout(() => {
-          this.pending.delete(key);
-          reject(new Error(`fleet worker ${w} did not answer within ${timeoutMs} ms`));
-        }, timeoutMs);
-        this.pending.set(key, (m) => {
-          clearTimeout(timer);
-          resolve(m as T);
-        });
-        this.send(child, make(req));
-      })),
+      this.workers.map(
+        (child, w) =>
+          new Promise<T>((resolve, reject) => {
+            const key = `${w}:${req}`;
+            const timer = setTimeout(() => {
+              this.pending.delete(key);
+              reject(new Error(`fleet worker ${w} did not answer within ${timeoutMs} ms`));
+            }, timeoutMs);
+            this.pending.set(key, (m) => {
+              clearTimeout(timer);
+              resolve(m as T);
+            });
+            this.send(child, make(req));
+          }),
+      ),
     );
   }
 
@@ -200,15 +212,16 @@ export class Fleet {
   async versions(clear: boolean): Promise<VersionSeen[]> {
     const all = await this.ask<Extract<FromWorker, { type: 'versions' }>>((req) => ({ cmd: 'versions', req, clear }));
     const merged = new Map<string, VersionSeen>();
-    for (const a of all) for (const v of a.versions) {
-      const m = merged.get(v.key);
-      if (!m) merged.set(v.key, { ...v });
-      else {
-        m.first = Math.min(m.first, v.first);
-        m.last = Math.max(m.last, v.last);
-        m.acks += v.acks;
+    for (const a of all)
+      for (const v of a.versions) {
+        const m = merged.get(v.key);
+        if (!m) merged.set(v.key, { ...v });
+        else {
+          m.first = Math.min(m.first, v.first);
+          m.last = Math.max(m.last, v.last);
+          m.acks += v.acks;
+        }
       }
-    }
     return [...merged.values()];
   }
 
@@ -222,18 +235,23 @@ export class Fleet {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => new Promise<void>((resolve) => {
-      if (w.exitCode !== null || w.signalCode !== null) return resolve();
-      const timer = setTimeout(() => w.kill('SIGKILL'), 3000);
-      w.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      try {
-        this.send(w, { cmd: 'close' });
-      } catch {
-        w.kill('SIGKILL');
-      }
-    })));
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.exitCode !== null || w.signalCode !== null) return resolve();
+            const timer = setTimeout(() => w.kill('SIGKILL'), 3000);
+            w.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            try {
+              this.send(w, { cmd: 'close' });
+            } catch {
+              w.kill('SIGKILL');
+            }
+          }),
+      ),
+    );
   }
 }

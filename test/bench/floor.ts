@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { TYPE_URL, envoyType, type ResourceKind } from '../../src/xds/protos';
-import { encodedResource, type EncodedResource } from '../../src/xds/resource';
+import { encodedResource, type EncodedResource } from '../../src/xds/encoded-resource';
 import { deltaResponse, sotwResponseBody, withNonce } from '../../src/xds/wire';
 import { parseResponse, rdsNamesOfListener, sotwRequest, type FleetNode } from './fleet-wire';
 
@@ -24,7 +24,11 @@ export interface FloorFixture {
 /** Captures what one SotW proxy at `node` receives from a real server (then closes the stream). */
 export async function captureFixture(target: string, node: FleetNode, changeCluster: string, timeoutMs = 20_000): Promise<FloorFixture> {
   const client = new grpc.Client(target, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
-  const call = client.makeBidiStreamRequest('/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources', (b: Buffer) => b, (b: Buffer) => b);
+  const call = client.makeBidiStreamRequest(
+    '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
+    (b: Buffer) => b,
+    (b: Buffer) => b,
+  );
   const got: Partial<Record<ResourceKind, Array<[string, string]>>> = {};
   try {
     await new Promise<void>((resolve, reject) => {
@@ -97,15 +101,16 @@ export async function startFloor(fixture: FloorFixture, fixtureFile: string): Pr
       child.send({ cmd: 'push' });
       return (await p).streams ?? 0;
     },
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -146,34 +151,41 @@ function floorMain(file: string): void {
     }
     return { kind: byUrl.get(url), acking: nonce !== '' };
   };
-  const handler = (delta: boolean) => (call: grpc.ServerDuplexStream<Buffer, Buffer>): void => {
-    const s: FloorStream = { delta, call, nonce: 0, eds: false };
-    streams.add(s);
-    call.on('data', (b: Buffer) => {
-      const { kind, acking } = reqInfo(b, delta);
-      if (!kind || acking) return;
-      if (kind === 'endpoint') s.eds = true;
-      const nonce = (++s.nonce).toString(36);
-      call.write(delta ? deltaResponse(`v1-${kind}`, TYPE_URL[kind], sets[kind], [], nonce) : withNonce(sotwBodies[kind], nonce));
-    });
-    const done = (): void => void streams.delete(s);
-    call.on('error', done);
-    call.on('close', done);
-    call.on('cancelled', done);
-    call.on('end', () => {
-      done();
-      call.end();
-    });
-  };
+  const handler =
+    (delta: boolean) =>
+    (call: grpc.ServerDuplexStream<Buffer, Buffer>): void => {
+      const s: FloorStream = { delta, call, nonce: 0, eds: false };
+      streams.add(s);
+      call.on('data', (b: Buffer) => {
+        const { kind, acking } = reqInfo(b, delta);
+        if (!kind || acking) return;
+        if (kind === 'endpoint') s.eds = true;
+        const nonce = (++s.nonce).toString(36);
+        call.write(delta ? deltaResponse(`v1-${kind}`, TYPE_URL[kind], sets[kind], [], nonce) : withNonce(sotwBodies[kind], nonce));
+      });
+      const done = (): void => void streams.delete(s);
+      call.on('error', done);
+      call.on('close', done);
+      call.on('cancelled', done);
+      call.on('end', () => {
+        done();
+        call.end();
+      });
+    };
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   const m = (p: string): grpc.MethodDefinition<Buffer, Buffer> => ({
-    path: `/envoy.service.discovery.v3.AggregatedDiscoveryService/${p}`, requestStream: true, responseStream: true,
-    requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b,
+    path: `/envoy.service.discovery.v3.AggregatedDiscoveryService/${p}`,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (b: Buffer) => b,
+    requestDeserialize: (b: Buffer) => b,
+    responseSerialize: (b: Buffer) => b,
+    responseDeserialize: (b: Buffer) => b,
   });
-  server.addService(
-    { StreamAggregatedResources: m('StreamAggregatedResources'), DeltaAggregatedResources: m('DeltaAggregatedResources') } as grpc.ServiceDefinition,
-    { StreamAggregatedResources: handler(false), DeltaAggregatedResources: handler(true) },
-  );
+  server.addService({ StreamAggregatedResources: m('StreamAggregatedResources'), DeltaAggregatedResources: m('DeltaAggregatedResources') } as grpc.ServiceDefinition, {
+    StreamAggregatedResources: handler(false),
+    DeltaAggregatedResources: handler(true),
+  });
   server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
     if (err) throw err;
     process.send!({ type: 'ready', port });

@@ -50,7 +50,9 @@ function parseArgs(argv: string[]): BenchArgs {
     maxRequests: Number(get('max-requests', 'BENCH_MAX_REQUESTS', '2000000')),
     write: argv.includes('--write') || process.env.BENCH_WRITE === '1',
     client: get('client', 'BENCH_CLIENT', 'raw') === 'http' ? 'http' : 'raw',
-    serverArgs: get('server-args', 'BENCH_SERVER_ARGS', '').split(' ').filter((x) => x !== ''),
+    serverArgs: get('server-args', 'BENCH_SERVER_ARGS', '')
+      .split(' ')
+      .filter((x) => x !== ''),
   };
 }
 

@@ -67,7 +67,10 @@ async function runAll(command: string, list: FleetArgs[], argv: string[]): Promi
     try {
       const r = await runFleet(a);
       results.push(r);
-      const out = flag(argv, 'out') && list.length === 1 ? path.resolve(flag(argv, 'out')!) : path.join(RESULTS_DIR, `fleet-${a.target ? 'target-' : ''}${a.mode}-${a.proxies}${a.viaRelays ? `-relays${a.viaRelays}` : ''}.json`);
+      const out =
+        flag(argv, 'out') && list.length === 1
+          ? path.resolve(flag(argv, 'out')!)
+          : path.join(RESULTS_DIR, `fleet-${a.target ? 'target-' : ''}${a.mode}-${a.proxies}${a.viaRelays ? `-relays${a.viaRelays}` : ''}.json`);
       writeJson(out, r);
       console.log(`[fleet] results written to ${out}`);
     } finally {
@@ -95,7 +98,11 @@ async function main(): Promise<void> {
   } else if (sub === 'full') {
     const base = { proxies: 10_000, services: 200, endpoints: 2_000, rounds: 4, churnMs: 60_000, syncTimeoutMs: 180_000 };
     const modes = flag(rest, 'mode') ? [flag(rest, 'mode') as 'sotw' | 'delta'] : (['sotw', 'delta'] as const);
-    await runAll(command, modes.map((mode) => fleetArgs(rest, { ...base, mode })), rest);
+    await runAll(
+      command,
+      modes.map((mode) => fleetArgs(rest, { ...base, mode })),
+      rest,
+    );
   } else if (sub === 'encode') {
     runEncodeBench();
   } else if (sub === 'pushes') {

@@ -41,7 +41,7 @@ export function registrationBody(i: number, spec: MeshSpec): Record<string, unkn
     region: z.region,
     zone: z.zone,
     location: { lat: r.lat + ((i * 7) % 100) / 100, lon: r.lon + ((i * 13) % 100) / 100 },
-    address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${(i & 255) || 1}`,
+    address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255 || 1}`,
     services: [{ name: serviceOf(i, spec), port: 8080, protocol: 'http' }],
     capacity: { cpu: 4, maxRps: 500 },
   };
@@ -57,7 +57,15 @@ export function post(base: string, p: string, body: unknown, method = 'POST'): P
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname, method, agent, timeout: 10_000, headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {} },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method,
+        agent,
+        timeout: 10_000,
+        headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -86,9 +94,11 @@ export function getText(base: string, p: string): Promise<string> {
 /** Runs `fn` over 0..n-1 with `concurrency` in flight. */
 export async function pool(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, concurrency) }, async () => {
-    while (next < n) await fn(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, concurrency) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
 }
 
 export async function registerAll(base: string, spec: MeshSpec): Promise<void> {
@@ -123,7 +133,11 @@ export class Heartbeater {
   readonly silenced = new Set<number>();
   loadOf: (i: number) => { cpu: number; memory: number; network: number } = () => STEADY_LOAD;
 
-  constructor(private readonly base: string, private readonly endpoints: number, private readonly intervalMs: number) {}
+  constructor(
+    private readonly base: string,
+    private readonly endpoints: number,
+    private readonly intervalMs: number,
+  ) {}
 
   start(): void {
     const tickMs = 50;

@@ -52,7 +52,9 @@ function parseArgs(argv: string[]): Args {
     phaseMs: parseDuration(get('duration', short ? '30s' : '2m')),
     intervalMs: parseDuration(get('interval', '10s')),
     noise: Number(get('noise', '0.1')),
-    serverArgs: get('server-args', '').split(' ').filter((x) => x !== ''),
+    serverArgs: get('server-args', '')
+      .split(' ')
+      .filter((x) => x !== ''),
     write: argv.includes('--write'),
     short,
   };
@@ -62,7 +64,6 @@ function parseArgs(argv: string[]): Args {
   if (!(a.noise >= 0 && a.noise < 1)) throw new Error('--noise: must be in [0, 1)');
   return a;
 }
-
 
 interface SimNode {
   id: string;
@@ -151,9 +152,13 @@ export async function runPushes(argv: string[], command: string): Promise<PhaseR
           const r = Number(n.region.split('-')[1]);
           const z = Number(n.zone.split('-')[2]);
           return post(port, '/v1/nodes', {
-            id: n.id, role: 'edge', region: n.region, zone: n.zone, subZone: '',
+            id: n.id,
+            role: 'edge',
+            region: n.region,
+            zone: n.zone,
+            subZone: '',
             location: { lat: 20 + r * 8 + z * 0.3 + rand() * 0.2, lon: 100 + r * 8 + z * 0.3 + rand() * 0.2 },
-            address: `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${(k & 255) || 1}`,
+            address: `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255 || 1}`,
             services: [{ name: `svc-${k % a.services}`, port: 8080, protocol: 'grpc' }],
             capacity: { maxRps: 200 + Math.round(rand() * 800) },
           });
@@ -178,7 +183,7 @@ export async function runPushes(argv: string[], command: string): Promise<PhaseR
       if (code === 204) c.heartbeatsOk++;
       else c.heartbeatsFailed++;
     };
-    const heartbeats = (async () => {
+    void (async () => {
       while (running) {
         const now = Date.now();
         for (let i = 0; i < nodes.length; i++) {
@@ -237,7 +242,9 @@ export async function runPushes(argv: string[], command: string): Promise<PhaseR
         const min = (Date.now() - t) / 60_000;
         const hb = (c.heartbeatsOk - s0.heartbeatsOk) / min;
         const eds = ((await metricSum(server, 'edge_xds_responses_total', 'type="endpoint"')) - m0) / min;
-        log(`${name}: ${Math.round((Date.now() - t) / 1000)} s, ${Math.round(hb)} heartbeats/min, ${Math.round(eds)} EDS pushes/min (server), ${Math.round((c.edsResponses - s0.edsResponses) / min)} received/min`);
+        log(
+          `${name}: ${Math.round((Date.now() - t) / 1000)} s, ${Math.round(hb)} heartbeats/min, ${Math.round(eds)} EDS pushes/min (server), ${Math.round((c.edsResponses - s0.edsResponses) / min)} received/min`,
+        );
       }
       const minutes = (Date.now() - t) / 60_000;
       const m1 = await metricSum(server, 'edge_xds_responses_total', 'type="endpoint"');
@@ -291,7 +298,10 @@ function tableLines(results: PhaseResult[]): string[] {
   return [
     '| phase | heartbeats/min (server) | EDS pushes/min (server `edge_xds_responses_total{type="endpoint"}`) | EDS responses/min received | ClusterLoadAssignments/min received | weight pushes deferred/min | EDS compute s/min | nodes not healthy at end | heartbeats / pushes |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...results.map((r) => `| ${r.name} | ${f0(r.serverHeartbeatsPerMin)} | ${f0(r.serverEdsPushesPerMin)} | ${f0(r.clientEdsResponsesPerMin)} | ${f0(r.clientEdsResourcesPerMin)} | ${f0(r.deferredPerMin)} | ${r.computeSecondsPerMin.toFixed(2)} | ${r.notHealthyAtEnd} | ${f1(r.ratio)} |`),
+    ...results.map(
+      (r) =>
+        `| ${r.name} | ${f0(r.serverHeartbeatsPerMin)} | ${f0(r.serverEdsPushesPerMin)} | ${f0(r.clientEdsResponsesPerMin)} | ${f0(r.clientEdsResourcesPerMin)} | ${f0(r.deferredPerMin)} | ${r.computeSecondsPerMin.toFixed(2)} | ${r.notHealthyAtEnd} | ${f1(r.ratio)} |`,
+    ),
   ];
 }
 
@@ -308,9 +318,13 @@ const HEADING = '## Pushes under noisy heartbeats';
 function verdict(results: PhaseResult[]): string[] {
   const [on, off] = results;
   const lines = [`With hysteresis on, EDS pushes/min are ${f1(on.ratio)}× below heartbeats/min (target ≥ 10×: ${on.ratio >= 10 ? 'met' : 'NOT met'}).`];
-  if (off) lines.push(`With hysteresis off: ${f1(off.ratio)}×; ${f0(off.deferredPerMin)} weight-only changes/min were held back by the per-service push rate limit (\`--weight-push-interval\`, default 1 s), which caps weight pushes at one per service per second per view.`);
+  if (off)
+    lines.push(
+      `With hysteresis off: ${f1(off.ratio)}×; ${f0(off.deferredPerMin)} weight-only changes/min were held back by the per-service push rate limit (\`--weight-push-interval\`, default 1 s), which caps weight pushes at one per service per second per view.`,
+    );
   const flaps = results.filter((r) => r.notHealthyAtEnd > 0);
-  if (flaps.length) lines.push(`Some nodes were not healthy at the end of a phase (late heartbeats on a busy machine); health changes are always pushed, so they add to the count.`);
+  if (flaps.length)
+    lines.push(`Some nodes were not healthy at the end of a phase (late heartbeats on a busy machine); health changes are always pushed, so they add to the count.`);
   return lines;
 }
 

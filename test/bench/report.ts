@@ -36,22 +36,80 @@ function atScale(r: FleetResult): string {
 }
 
 const ROWS: Row[] = [
-  { label: 'proxies / services / endpoints', cell: (r) => `${num(r.args.proxies)} / ${r.args.services} / ${num(r.args.endpoints)}${r.args.viaRelays ? ` via ${r.args.viaRelays} relays` : ''}` },
-  { label: 'initial sync (target < 15 s)', cell: (r) => verdict(r.args.target ? null : r.sync.synced === r.args.proxies && r.sync.ms < 15_000, `${ms(r.sync.ms)} (${num(r.sync.synced)} synced; per stream p50 ${ms(r.sync.perStream.p50)}, p99 ${ms(r.sync.perStream.p99)})`) + atScale(r) },
-  { label: 'REST heartbeats answered during the sync p50 / p99 / max', cell: (r) => (r.sync.heartbeatMs && r.sync.heartbeatMs.n > 0 ? `${ms(r.sync.heartbeatMs.p50)} / ${ms(r.sync.heartbeatMs.p99)} / ${ms(r.sync.heartbeatMs.max)} (${num(r.sync.heartbeatMs.n)} heartbeats)` : 'n/a') },
-  { label: 'server event loop delay during the sync: worst p99 of a 2 s scrape / max', cell: (r) => (r.sync.loopDelayMs ? `${ms(r.sync.loopDelayMs.p99)} / ${ms(r.sync.loopDelayMs.max)}` : 'n/a') },
-  { label: 'convergence p50 / p99 / max (target p99 < 1 s; < 1.5 s via relays)', cell: (r) => r.args.target ? 'n/a' : verdict(r.convergence.n > 0 && r.convergence.p99 < (r.args.viaRelays ? 1500 : 1000), `${ms(r.convergence.p50)} / ${ms(r.convergence.p99)} / ${ms(r.convergence.max)} (${num(r.convergence.affected)} of ${num(r.convergence.expected)} proxies per change, ${r.convergence.rounds} changes)`) },
-  { label: 'floor convergence p50 / p99 / max', cell: (r) => (r.floor ? `${ms(r.floor.convergence.p50)} / ${ms(r.floor.convergence.p99)} / ${ms(r.floor.convergence.max)} (floor sync ${ms(r.floor.sync.ms)}, floor CPU ${r.floor.cpuSeconds.toFixed(1)} s)` : 'n/a') },
-  { label: 'convergence p99 / floor p99 (target <= 2x)', cell: (r) => (r.floor && r.convergence.n ? verdict(r.convergence.p99 <= 2 * r.floor.convergence.p99, `${(r.convergence.p99 / r.floor.convergence.p99).toFixed(2)}x`) : 'n/a') },
+  {
+    label: 'proxies / services / endpoints',
+    cell: (r) => `${num(r.args.proxies)} / ${r.args.services} / ${num(r.args.endpoints)}${r.args.viaRelays ? ` via ${r.args.viaRelays} relays` : ''}`,
+  },
+  {
+    label: 'initial sync (target < 15 s)',
+    cell: (r) =>
+      verdict(
+        r.args.target ? null : r.sync.synced === r.args.proxies && r.sync.ms < 15_000,
+        `${ms(r.sync.ms)} (${num(r.sync.synced)} synced; per stream p50 ${ms(r.sync.perStream.p50)}, p99 ${ms(r.sync.perStream.p99)})`,
+      ) + atScale(r),
+  },
+  {
+    label: 'REST heartbeats answered during the sync p50 / p99 / max',
+    cell: (r) =>
+      r.sync.heartbeatMs && r.sync.heartbeatMs.n > 0
+        ? `${ms(r.sync.heartbeatMs.p50)} / ${ms(r.sync.heartbeatMs.p99)} / ${ms(r.sync.heartbeatMs.max)} (${num(r.sync.heartbeatMs.n)} heartbeats)`
+        : 'n/a',
+  },
+  {
+    label: 'server event loop delay during the sync: worst p99 of a 2 s scrape / max',
+    cell: (r) => (r.sync.loopDelayMs ? `${ms(r.sync.loopDelayMs.p99)} / ${ms(r.sync.loopDelayMs.max)}` : 'n/a'),
+  },
+  {
+    label: 'convergence p50 / p99 / max (target p99 < 1 s; < 1.5 s via relays)',
+    cell: (r) =>
+      r.args.target
+        ? 'n/a'
+        : verdict(
+            r.convergence.n > 0 && r.convergence.p99 < (r.args.viaRelays ? 1500 : 1000),
+            `${ms(r.convergence.p50)} / ${ms(r.convergence.p99)} / ${ms(r.convergence.max)} (${num(r.convergence.affected)} of ${num(r.convergence.expected)} proxies per change, ${r.convergence.rounds} changes)`,
+          ),
+  },
+  {
+    label: 'floor convergence p50 / p99 / max',
+    cell: (r) =>
+      r.floor
+        ? `${ms(r.floor.convergence.p50)} / ${ms(r.floor.convergence.p99)} / ${ms(r.floor.convergence.max)} (floor sync ${ms(r.floor.sync.ms)}, floor CPU ${r.floor.cpuSeconds.toFixed(1)} s)`
+        : 'n/a',
+  },
+  {
+    label: 'convergence p99 / floor p99 (target <= 2x)',
+    cell: (r) => (r.floor && r.convergence.n ? verdict(r.convergence.p99 <= 2 * r.floor.convergence.p99, `${(r.convergence.p99 / r.floor.convergence.p99).toFixed(2)}x`) : 'n/a'),
+  },
   { label: 'fan-out spread per EDS version p50 / p99 / max', cell: (r) => `${ms(r.spread.p50)} / ${ms(r.spread.p99)} / ${ms(r.spread.max)} (${r.spread.versions} versions)` },
-  { label: 'bytes per EDS push to a proxy p50 / max', cell: (r) => r.args.target ? 'n/a' : verdict(r.convergence.otherResources === 0 && r.convergence.n > 0, `${kib(r.convergence.bytesPerPush.p50)} / ${kib(r.convergence.bytesPerPush.max)} (other resources in those pushes: ${r.convergence.otherResources}; target: only the changed cluster)`) },
-  { label: 'churn: heartbeats/min vs EDS pushes/min (target >= 10x fewer)', cell: (r) => (r.churn ? verdict(r.churn.pushesPerMin * 10 <= r.churn.heartbeatsPerMin, `${num(r.churn.heartbeatsPerMin)} vs ${num(r.churn.pushesPerMin, 1)} (view versions); ${num(r.churn.responsesPerMin)} responses/min, ${mib(r.churn.bytesPerMin)}/min`) : 'n/a') },
+  {
+    label: 'bytes per EDS push to a proxy p50 / max',
+    cell: (r) =>
+      r.args.target
+        ? 'n/a'
+        : verdict(
+            r.convergence.otherResources === 0 && r.convergence.n > 0,
+            `${kib(r.convergence.bytesPerPush.p50)} / ${kib(r.convergence.bytesPerPush.max)} (other resources in those pushes: ${r.convergence.otherResources}; target: only the changed cluster)`,
+          ),
+  },
+  {
+    label: 'churn: heartbeats/min vs EDS pushes/min (target >= 10x fewer)',
+    cell: (r) =>
+      r.churn
+        ? verdict(
+            r.churn.pushesPerMin * 10 <= r.churn.heartbeatsPerMin,
+            `${num(r.churn.heartbeatsPerMin)} vs ${num(r.churn.pushesPerMin, 1)} (view versions); ${num(r.churn.responsesPerMin)} responses/min, ${mib(r.churn.bytesPerMin)}/min`,
+          )
+        : 'n/a',
+  },
   { label: 'responses/s, bytes/s seen by the fleet', cell: (r) => (r.throughput ? `${num(r.throughput.responsesPerSec, 1)} /s, ${kib(r.throughput.bytesPerSec)}/s` : 'n/a') },
   { label: 'server CPU (whole run / until synced)', cell: (r) => (r.cost ? `${r.cost.cpuSeconds.toFixed(1)} s / ${r.cost.cpuSecondsSync.toFixed(1)} s` : 'n/a') },
   { label: 'server peak RSS (target < 1.5 GiB)', cell: (r) => (r.cost ? verdict(r.cost.peakRssBytes < 1.5 * 2 ** 30, mib(r.cost.peakRssBytes)) : 'n/a') },
   { label: 'RSS per connected proxy', cell: (r) => (r.cost ? kib(r.cost.rssPerProxyBytes) : 'n/a') },
   { label: 'bytes sent per proxy (initial sync)', cell: (r) => (r.cost ? kib(r.cost.bytesPerProxy) : 'n/a') },
-  { label: 'global streams (target: one per relay)', cell: (r) => (r.cost?.globalStreams != null ? verdict(r.cost.globalStreams === r.args.viaRelays, String(r.cost.globalStreams)) : 'n/a') },
+  {
+    label: 'global streams (target: one per relay)',
+    cell: (r) => (r.cost?.globalStreams != null ? verdict(r.cost.globalStreams === r.args.viaRelays, String(r.cost.globalStreams)) : 'n/a'),
+  },
   { label: 'errors', cell: (r) => (r.errors.length ? r.errors.join('; ').replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 500) : 'none') },
 ];
 
@@ -76,7 +134,8 @@ export function markdown(command: string, results: FleetResult[]): string {
 /** Appends under "## Fleet" (created at the end if missing), leaving other sections alone. */
 export function appendToBenchmarks(section: string, file = BENCHMARKS_MD): void {
   let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
-  if (!/^## Fleet$/m.test(text)) text = `${text.trimEnd()}\n\n## Fleet\n\nFleet runs (\`npm run bench\`, \`npm run bench -- fleet ...\`, \`npm run bench -- full\`); newest last.\n`;
+  if (!/^## Fleet$/m.test(text))
+    text = `${text.trimEnd()}\n\n## Fleet\n\nFleet runs (\`npm run bench\`, \`npm run bench -- fleet ...\`, \`npm run bench -- full\`); newest last.\n`;
   const start = text.search(/^## Fleet$/m);
   const after = text.slice(start + '## Fleet'.length);
   const nextSection = after.search(/^## /m);

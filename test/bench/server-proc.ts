@@ -17,12 +17,34 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(opts: { dir: string; name: string; args?: string[]; nodeFlags?: string[]; logLevel?: string; readyTimeoutMs?: number; logFile?: string }): Promise<BenchServer> {
+export async function startServer(opts: {
+  dir: string;
+  name: string;
+  args?: string[];
+  nodeFlags?: string[];
+  logLevel?: string;
+  readyTimeoutMs?: number;
+  logFile?: string;
+}): Promise<BenchServer> {
   const readyFile = path.join(opts.dir, `${opts.name}-ready.json`);
   const args = [
-    ...(opts.nodeFlags ?? []), CLI_PATH, 'serve',
-    '--host', '127.0.0.1', '--http-port', '0', '--xds-port', '0',
-    '--db', path.join(opts.dir, `${opts.name}.db`), '--db-sync', 'normal', '--ready-file', readyFile, '--log-level', opts.logLevel ?? 'warn',
+    ...(opts.nodeFlags ?? []),
+    CLI_PATH,
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--http-port',
+    '0',
+    '--xds-port',
+    '0',
+    '--db',
+    path.join(opts.dir, `${opts.name}.db`),
+    '--db-sync',
+    'normal',
+    '--ready-file',
+    readyFile,
+    '--log-level',
+    opts.logLevel ?? 'warn',
     ...(opts.args ?? []),
   ];
   const env: NodeJS.ProcessEnv = {};

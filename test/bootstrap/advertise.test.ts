@@ -9,7 +9,7 @@ import type { NetworkInterfaceInfo } from 'node:os';
 import { parse } from 'yaml';
 import { fillTemplate } from '../../src/bootstrap';
 import { bootstrapXdsHost } from '../../src/server/tier-admin';
-import { checkBootstrapYaml } from '../../src/xds/validate';
+import { checkBootstrapYaml } from '../helpers/envoy-validate';
 import { registration, request, startTestServer, type TestServer } from '../helpers';
 
 /** Host header values an attacker (or a broken client) might send. */
@@ -32,7 +32,12 @@ const HOSTS = [
 ];
 
 interface EnvoyDoc {
-  static_resources: { clusters: Array<{ name: string; load_assignment: { endpoints: Array<{ lb_endpoints: Array<{ endpoint: { address: { socket_address: { address: string; port_value: number } } } }> }> } }> };
+  static_resources: {
+    clusters: Array<{
+      name: string;
+      load_assignment: { endpoints: Array<{ lb_endpoints: Array<{ endpoint: { address: { socket_address: { address: string; port_value: number } } } }> }> };
+    }>;
+  };
 }
 
 function xdsAddresses(yamlText: string): string[] {
@@ -127,7 +132,7 @@ test('fillTemplate does not re-read a filled value as a placeholder', () => {
   assert.deepEqual(parse(fillTemplate('a: "{{X}}"\n', { X: [{ h: '{{Z}}' }] })), { a: [{ h: '{{Z}}' }] });
 });
 
-test("a relay registered with a bad xDS port label is left out of bootstraps, not a 500", async () => {
+test('a relay registered with a bad xDS port label is left out of bootstraps, not a 500', async () => {
   const srv = await startTestServer();
   try {
     const r = await request(srv.baseUrl, '/v1/nodes', { body: registration({ id: 'edge-1', services: [] }) });

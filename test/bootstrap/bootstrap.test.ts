@@ -14,7 +14,7 @@ import {
   renderGrpcBootstrap,
   type EnvoyBootstrapParams,
 } from '../../src/bootstrap';
-import { bootstrapFromJsonStrict, BootstrapValidationError, checkBootstrapYaml } from '../../src/xds/validate';
+import { bootstrapFromJsonStrict, BootstrapValidationError, checkBootstrapYaml } from '../helpers/envoy-validate';
 
 const BASE: EnvoyBootstrapParams = {
   nodeId: 'edge-lyon-2',
@@ -60,7 +60,10 @@ test('generated bootstraps pass for both roles and both modes, and carry the inp
       assert.ok(xds.health_checks[0].grpc_health_check);
       assert.ok(xds.upstream_connection_options.tcp_keepalive);
       const eps = xds.load_assignment.endpoints;
-      assert.deepEqual(eps.map((e: { priority: number }) => e.priority), [0, 1, 2]);
+      assert.deepEqual(
+        eps.map((e: { priority: number }) => e.priority),
+        [0, 1, 2],
+      );
       assert.deepEqual(
         eps.map((e: any) => `${e.lb_endpoints[0].endpoint.address.socket_address.address}:${e.lb_endpoints[0].endpoint.address.socket_address.port_value}`),
         ['10.1.0.2:18000', 'relay-b:18001', 'global:18000'],
@@ -162,9 +165,15 @@ test('strict bootstrap check: unknown field, wrong type, missing required, bad r
 });
 
 test('gRPC bootstrap: all servers in one server_uri, accepted by @grpc/grpc-js-xds', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { validateBootstrapConfig } = require('@grpc/grpc-js-xds/build/src/xds-bootstrap');
-  const ipv4 = renderGrpcBootstrap({ nodeId: 'c1', locality: BASE.locality, xdsServers: [{ host: '127.0.0.1', port: 18001 }, { host: '127.0.0.2', port: 18002 }] });
+  const ipv4 = renderGrpcBootstrap({
+    nodeId: 'c1',
+    locality: BASE.locality,
+    xdsServers: [
+      { host: '127.0.0.1', port: 18001 },
+      { host: '127.0.0.2', port: 18002 },
+    ],
+  });
   assert.deepEqual(ipv4, {
     xds_servers: [{ server_uri: 'ipv4:127.0.0.1:18001,127.0.0.2:18002', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
     node: { id: 'c1', locality: { region: 'eu-west', zone: 'eu-west-fr', sub_zone: 'edge-lyon-2' } },
@@ -172,9 +181,21 @@ test('gRPC bootstrap: all servers in one server_uri, accepted by @grpc/grpc-js-x
   const info = validateBootstrapConfig(JSON.parse(JSON.stringify(ipv4)));
   assert.equal(info.xdsServers[0].server_uri, 'ipv4:127.0.0.1:18001,127.0.0.2:18002');
   assert.equal(info.node.locality.sub_zone, 'edge-lyon-2');
-  assert.equal(grpcServerUri([{ host: '::1', port: 1 }, { host: 'fd00::2', port: 2 }]), 'ipv6:[::1]:1,[fd00::2]:2');
+  assert.equal(
+    grpcServerUri([
+      { host: '::1', port: 1 },
+      { host: 'fd00::2', port: 2 },
+    ]),
+    'ipv6:[::1]:1,[fd00::2]:2',
+  );
   assert.equal(grpcServerUri(BASE.xdsServers), 'dns:///10.1.0.2:18000');
-  assert.equal(grpcServerUri([{ host: 'relay-a', port: 18000 }, { host: '10.0.0.1', port: 1 }]), 'dns:///relay-a:18000');
+  assert.equal(
+    grpcServerUri([
+      { host: 'relay-a', port: 18000 },
+      { host: '10.0.0.1', port: 1 },
+    ]),
+    'dns:///relay-a:18000',
+  );
   assert.throws(() => grpcServerUri([]), /at least one/);
   for (const e of BOOTSTRAP_EXAMPLES.filter((x) => x.kind === 'grpc')) {
     assert.doesNotThrow(() => validateBootstrapConfig(JSON.parse(renderExample(e))));

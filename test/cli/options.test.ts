@@ -21,7 +21,10 @@ test('parseByteSize and --xds-send-budget: KiB/MiB/GiB or bytes, 64MiB by defaul
   for (const bad of ['', 'lots', '-1', '10MB', '1e9']) assert.throws(() => parseByteSize(bad), /expected a size/);
   assert.equal(resolveServerOptions({}, {}).xdsSendBudget, 64 * 1024 * 1024);
   assert.equal(resolveServerOptions({}, { EDGE_XDS_SEND_BUDGET: '256MiB' }).xdsSendBudget, 256 * 1024 * 1024);
-  assert.throws(() => resolveServerOptions({ xdsSendBudget: 'big' }, {}), (e: Error) => e instanceof OptionError && /--xds-send-budget: expected a size/.test(e.message));
+  assert.throws(
+    () => resolveServerOptions({ xdsSendBudget: 'big' }, {}),
+    (e: Error) => e instanceof OptionError && /--xds-send-budget: expected a size/.test(e.message),
+  );
 });
 
 test('defaults match issue 2', () => {

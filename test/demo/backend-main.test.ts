@@ -11,8 +11,35 @@ after(async () => server?.stop());
 
 test('backend-main registers, obeys its control endpoint and deregisters on SIGTERM', async () => {
   server = await startTestServer({ drainGraceMs: 60_000 });
-  const child = spawn(process.execPath, [MAIN, '--host', '127.0.0.1', '--port', '0', '--node-id', 'proc-a', '--region', 'cn-east', '--zone', 'sh-a',
-    '--lat', '31.2', '--lon', '121.5', '--latency-ms', '3', '--registry-url', server.baseUrl, '--heartbeat-interval', '200ms', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      MAIN,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--node-id',
+      'proc-a',
+      '--region',
+      'cn-east',
+      '--zone',
+      'sh-a',
+      '--lat',
+      '31.2',
+      '--lon',
+      '121.5',
+      '--latency-ms',
+      '3',
+      '--registry-url',
+      server.baseUrl,
+      '--heartbeat-interval',
+      '200ms',
+      '--admin-port',
+      '0',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -50,7 +50,10 @@ describe('echo backend without a registry', () => {
     const [a, b] = backends.map((be) => new Client(`127.0.0.1:${be.port}`, grpc.credentials.createInsecure()));
     clients.push(a, b);
     const ra = await echo(a, 'one');
-    assert.deepEqual({ ...ra, serverProcessingMs: 0, sentAtMs: 0 }, { message: 'one', nodeId: 'site-a', region: 'cn-east', zone: 'shanghai-a', subZone: 'rack-1', serverProcessingMs: 0, sentAtMs: 0 });
+    assert.deepEqual(
+      { ...ra, serverProcessingMs: 0, sentAtMs: 0 },
+      { message: 'one', nodeId: 'site-a', region: 'cn-east', zone: 'shanghai-a', subZone: 'rack-1', serverProcessingMs: 0, sentAtMs: 0 },
+    );
     const rb = await echo(b);
     assert.equal(rb.nodeId, 'site-b');
     assert.equal(rb.zone, 'shanghai-b');
@@ -77,7 +80,9 @@ describe('echo backend without a registry', () => {
     clients.push(h);
     const check = (svc: string): Promise<string> =>
       new Promise((resolve, reject) =>
-        (h as unknown as { Check(r: object, cb: (e: Error | null, r?: { status: string }) => void): void }).Check({ service: svc }, (e, r) => (e ? reject(e) : resolve(String(r?.status)))),
+        (h as unknown as { Check(r: object, cb: (e: Error | null, r?: { status: string }) => void): void }).Check({ service: svc }, (e, r) =>
+          e ? reject(e) : resolve(String(r?.status)),
+        ),
       );
     assert.equal(await check(''), 'SERVING');
     assert.equal(await check(ECHO_SERVICE), 'SERVING');

@@ -47,10 +47,19 @@ test('npm run demo -- --quick: report with both strategies, every process stoppe
     const report = fs.readFileSync(path.join(out, 'demo-report.md'), 'utf8');
     assert.match(report, /\| scenario \| edge-aware p50 \| p99 \| errors \| round-robin p50 \| p99 \| errors \|/);
     for (const s of ['steady', 'overload', 'kill-site']) {
-      assert.match(report, new RegExp(`^\\| ${s} \\| [\\d.]+ ms \\| [\\d.]+ ms \\| \\d+/\\d+ \\| [\\d.]+ ms \\| [\\d.]+ ms \\| \\d+/\\d+ \\|$`, 'm'), `${s} row with both strategies`);
+      assert.match(
+        report,
+        new RegExp(`^\\| ${s} \\| [\\d.]+ ms \\| [\\d.]+ ms \\| \\d+/\\d+ \\| [\\d.]+ ms \\| [\\d.]+ ms \\| \\d+/\\d+ \\|$`, 'm'),
+        `${s} row with both strategies`,
+      );
     }
     // Edge-aware keeps client-sh in its zone in steady state; round robin spreads it over the region.
-    const row = (strategy: string): string[] => report.split('\n').find((l) => l.startsWith(`| ${strategy} | steady | client-sh |`))?.split('|').map((x) => x.trim()) ?? [];
+    const row = (strategy: string): string[] =>
+      report
+        .split('\n')
+        .find((l) => l.startsWith(`| ${strategy} | steady | client-sh |`))
+        ?.split('|')
+        .map((x) => x.trim()) ?? [];
     assert.equal(row('edge-aware')[9], '0', `edge-aware: client-sh sends nothing to east-hz (${row('edge-aware').join(' ')})`);
     assert.ok(Number(row('round-robin')[9]) > 10, `round robin: client-sh sends to east-hz (${row('round-robin').join(' ')})`);
     const svg = fs.readFileSync(path.join(out, 'demo-report.svg'), 'utf8');

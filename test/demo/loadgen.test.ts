@@ -32,7 +32,11 @@ describe('loadgen against a backend (plain target)', () => {
     assert.ok(s.p50Ms !== null && s.p50Ms >= 5 && s.p99Ms !== null && s.p99Ms >= s.p50Ms);
     const windows = g.windows();
     assert.ok(windows.length >= 4, `windows: ${windows.length}`);
-    assert.equal(windows.reduce((n, w) => n + w.ok, 0), 100, 'windows are per-interval and add up to the total');
+    assert.equal(
+      windows.reduce((n, w) => n + w.ok, 0),
+      100,
+      'windows are per-interval and add up to the total',
+    );
     assert.ok(g.records.some((r) => r.type === 'ready' && r.ok));
   });
 

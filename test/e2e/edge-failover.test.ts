@@ -77,7 +77,10 @@ test('zone A stops heartbeating: traffic moves to the rest of the region within 
   // The table says why: zone A is not HEALTHY, hangzhou-b is the next priority.
   const rows = await table(fleet.server, 'cn-east', 'shanghai-a');
   for (const r of rows.filter((x) => x.nodeId.startsWith('za-'))) assert.notEqual(r.health, 'HEALTHY', `${r.nodeId} ${r.health}`);
-  assert.deepEqual(rows.filter((r) => r.priority === 1).map((r) => r.nodeId), ['hz-1', 'hz-2']);
+  assert.deepEqual(
+    rows.filter((r) => r.priority === 1).map((r) => r.nodeId),
+    ['hz-1', 'hz-2'],
+  );
 
   // Heartbeats resume: traffic comes back to zone A.
   const resumedAt = Date.now();

@@ -17,10 +17,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LoadgenHandle } from '../../src/demo';
 import { waitFor } from '../helpers/wait';
-import {
-  startFleet, startClient, clientStarted, allServing, healthFlaps, table, sharesPct, countOf, total, recordWindows, fmt,
-  type Fleet, type SiteSpec,
-} from './fleet';
+import { startFleet, startClient, clientStarted, allServing, healthFlaps, table, sharesPct, countOf, total, recordWindows, fmt, type Fleet, type SiteSpec } from './fleet';
 
 /**
  * Heartbeat interval. The overload bound is 2 intervals, from the load change
@@ -65,7 +62,10 @@ after(async () => {
 
 test('zone A client: all traffic stays in zone A and the shares follow the computed weights within 5 points', async (t) => {
   const rows = (await table(fleet.server, 'cn-east', 'shanghai-a')).filter((r) => r.priority === 0);
-  assert.deepEqual(rows.map((r) => r.nodeId), ['za-1', 'za-2', 'za-3']);
+  assert.deepEqual(
+    rows.map((r) => r.nodeId),
+    ['za-1', 'za-2', 'za-3'],
+  );
   const expected = Object.fromEntries(rows.map((r) => [r.nodeId, r.sharePct]));
   // The table itself: 50/30/20 from capacities at equal load, distance and network.
   for (const [id, pct] of Object.entries({ 'za-1': 50, 'za-2': 30, 'za-3': 20 })) assert.ok(Math.abs(expected[id] - pct) < 0.5, fmt(expected));
@@ -92,7 +92,7 @@ test('a client in the other region (cn-north) keeps to its own region', async (t
   for (const id of Object.keys(expected)) assert.ok(Math.abs((measured[id] ?? 0) - expected[id]) <= 5, `${id}: ${fmt(measured)} vs ${fmt(expected)}`);
 });
 
-test('a heartbeat load of 0.95 moves the node\'s share below 5 % within 2 heartbeat intervals', async (t) => {
+test("a heartbeat load of 0.95 moves the node's share below 5 % within 2 heartbeat intervals", async (t) => {
   const windows = recordWindows(sh);
   const changedAt = Date.now();
   fleet.backends.get('za-1')!.setLoad({ cpu: 0.95, memory: 0.1, network: 0.1 });
@@ -130,5 +130,4 @@ test('no RPC failed in either client', async (t) => {
   assert.equal(a.failed, 0, `${JSON.stringify(a.errorSamples)} ${await flaps()}`);
   assert.equal(b.failed, 0, `${JSON.stringify(b.errorSamples)} ${await flaps()}`);
   assert.ok(a.total >= 1000 && b.total >= 1000, `totals ${a.total} ${b.total}`);
-
 });

@@ -15,7 +15,7 @@ let server: CliServer;
 function explain(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI_PATH, 'explain', ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
@@ -56,7 +56,14 @@ test('explain --region/--zone/--lat/--lon --kind envoy --json prints the JSON an
   const body = JSON.parse(r.stdout) as { service: string; requester: { zone: string }; endpoints: ExplainRow[] };
   assert.equal(body.service, 'echo');
   assert.equal(body.requester.zone, 'hz');
-  assert.deepEqual(body.endpoints.map((e) => [e.nodeId, e.priority]), [['hz-1', 0], ['sh-1', 1], ['sh-2', 1]]);
+  assert.deepEqual(
+    body.endpoints.map((e) => [e.nodeId, e.priority]),
+    [
+      ['hz-1', 0],
+      ['sh-1', 1],
+      ['sh-2', 1],
+    ],
+  );
   assert.equal(body.endpoints[0].distanceKm, 0);
 });
 

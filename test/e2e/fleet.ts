@@ -77,7 +77,7 @@ export async function startFleet(sites: readonly SiteSpec[], hbMs: number): Prom
 export async function healthyIds(server: CliServer): Promise<string[]> {
   const r = await fetch(`${server.baseUrl}/v1/nodes?state=healthy`);
   const body = (await r.json()) as { nodes?: Array<{ id: string }> } | Array<{ id: string }>;
-  const list = Array.isArray(body) ? body : body.nodes ?? [];
+  const list = Array.isArray(body) ? body : (body.nodes ?? []);
   return list.map((n) => n.id);
 }
 
@@ -149,4 +149,10 @@ export function recordWindows(lg: LoadgenHandle): { list: Array<{ at: number; w:
 }
 
 export const fmt = (o: Record<string, number>): string =>
-  JSON.stringify(Object.fromEntries(Object.entries(o).sort().map(([k, v]) => [k, Math.round(v * 10) / 10])));
+  JSON.stringify(
+    Object.fromEntries(
+      Object.entries(o)
+        .sort()
+        .map(([k, v]) => [k, Math.round(v * 10) / 10]),
+    ),
+  );

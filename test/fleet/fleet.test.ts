@@ -29,10 +29,20 @@ describe('fleet simulator (small scale)', () => {
     await server?.stop();
   });
 
-  for (const [mode, ep] of [['sotw', 3], ['delta', 7]] as const) {
+  for (const [mode, ep] of [
+    ['sotw', 3],
+    ['delta', 7],
+  ] as const) {
     it(`${mode}: every proxy converges to the complete config, then gets the changed assignment`, async () => {
       const fleet = await Fleet.start({
-        target: `127.0.0.1:${server.xdsPort}`, mode, proxies: PROXIES, zones: spec.zones, workers: 2, channelsPerWorker: 2, strict: true, idPrefix: `${mode}-proxy`,
+        target: `127.0.0.1:${server.xdsPort}`,
+        mode,
+        proxies: PROXIES,
+        zones: spec.zones,
+        workers: 2,
+        channelsPerWorker: 2,
+        strict: true,
+        idPrefix: `${mode}-proxy`,
       });
       try {
         const sync = await fleet.waitSynced(20_000);
@@ -58,7 +68,15 @@ describe('fleet simulator (small scale)', () => {
         assert.equal(changed.others, 0, 'a push carries only the changed cluster');
 
         // Ground truth: what a fresh proxy in each zone gets now (one view per zone).
-        const fresh = await Fleet.start({ target: `127.0.0.1:${server.xdsPort}`, mode, proxies: spec.zones.length, zones: spec.zones, workers: 1, strict: true, idPrefix: `${mode}-fresh` });
+        const fresh = await Fleet.start({
+          target: `127.0.0.1:${server.xdsPort}`,
+          mode,
+          proxies: spec.zones.length,
+          zones: spec.zones,
+          workers: 1,
+          strict: true,
+          idPrefix: `${mode}-fresh`,
+        });
         let truth: Map<number, string | null>;
         try {
           assert.equal((await fresh.waitSynced(10_000)).synced, spec.zones.length);

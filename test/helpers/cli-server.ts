@@ -60,9 +60,20 @@ export async function startCliServer(opts: CliServerOptions = {}): Promise<CliSe
   const nodeFlags = opts.nodeFlags ?? (process.env.EDGE_XDS_TEST_NODE_FLAGS ?? '').split(' ').filter((x) => x !== '');
   const args = [
     ...nodeFlags,
-    CLI_PATH, 'serve',
-    '--host', '127.0.0.1', '--http-port', '0', '--xds-port', '0',
-    '--db', dbPath, '--ready-file', readyFile, '--log-level', opts.logLevel ?? 'warn',
+    CLI_PATH,
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--http-port',
+    '0',
+    '--xds-port',
+    '0',
+    '--db',
+    dbPath,
+    '--ready-file',
+    readyFile,
+    '--log-level',
+    opts.logLevel ?? 'warn',
     ...(opts.args ?? []),
   ];
   const env: NodeJS.ProcessEnv = { ...stripEdgeEnv(process.env), ...opts.env };

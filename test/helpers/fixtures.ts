@@ -1,5 +1,5 @@
 /** Canonical payloads used across tests. */
-import type { NodeRegistration } from '../../src/registry';
+import type { NodeRegistration } from '../../src/domain';
 
 /** The registration example of issue 2, with an optional id/overrides. */
 export function registration(overrides: Partial<NodeRegistration> & Record<string, unknown> = {}): Record<string, unknown> {

@@ -20,10 +20,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Waits until `check` returns true (bounded); throws naming `message` on timeout. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  opts: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
-): Promise<void> {
+export async function waitFor(check: () => boolean | Promise<boolean>, opts: { timeoutMs?: number; intervalMs?: number; message?: string } = {}): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? 3000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -5,9 +5,10 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { envoyType, kindOfTypeUrl, TYPE_URL, type ResourceKind } from '../../src/xds/protos';
-import { decodeStrict } from '../../src/xds/validate';
+import { decodeStrict } from './envoy-validate';
 import { RESOURCE_TYPE_NAME } from '../../src/xds/resources';
 import { encodeDeltaDiscoveryRequest, encodeDiscoveryRequest } from '../../src/xds/wire';
+import { toProtoStruct } from './raw-xds';
 
 export interface XdsNode {
   id: string;
@@ -39,10 +40,13 @@ const RESPONSE = 'envoy.service.discovery.v3.DiscoveryResponse';
 const DELTA_RESPONSE = 'envoy.service.discovery.v3.DeltaDiscoveryResponse';
 
 function nameOf(kind: ResourceKind, json: Record<string, unknown>): string {
-  return String(kind === 'endpoint' ? json.cluster_name ?? json.clusterName : json.name);
+  return String(kind === 'endpoint' ? (json.cluster_name ?? json.clusterName) : json.name);
 }
 
-interface AnyMsg { type_url: string; value: Uint8Array }
+interface AnyMsg {
+  type_url: string;
+  value: Uint8Array;
+}
 
 function decodeResponse(buf: Buffer, delta: boolean): Received {
   const t = envoyType(delta ? DELTA_RESPONSE : RESPONSE);
@@ -107,12 +111,20 @@ export class XdsClient {
   ended = false;
   readonly received: Received[] = [];
 
-  constructor(target: string, readonly node: XdsNode, opts: XdsClientOptions = {}) {
+  constructor(
+    target: string,
+    readonly node: XdsNode,
+    opts: XdsClientOptions = {},
+  ) {
     this.delta = opts.delta ?? false;
     this.ownClient = !opts.client;
     this.client = opts.client ?? new grpc.Client(target, grpc.credentials.createInsecure());
     const path = PATHS[opts.service ?? 'ads'][this.delta ? 1 : 0];
-    this.call = this.client.makeBidiStreamRequest(path, (b: Buffer) => b, (b: Buffer) => b);
+    this.call = this.client.makeBidiStreamRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+    );
     this.call.on('data', (buf: Buffer) => {
       let r: Received;
       try {
@@ -140,7 +152,7 @@ export class XdsClient {
       cluster: this.node.cluster ?? 'test',
       user_agent_name: this.node.user_agent_name ?? 'envoy',
       locality: this.node.locality ?? {},
-      metadata: md ? toStruct(md) : undefined,
+      metadata: md ? toProtoStruct(md) : undefined,
     };
   }
 
@@ -174,10 +186,7 @@ export class XdsClient {
     this.request(kind, names, { version, nonce: '' });
   }
 
-  deltaRequest(
-    kind: ResourceKind,
-    p: { subscribe?: string[]; unsubscribe?: string[]; nonce?: string; errorDetail?: string; initial?: Record<string, string> } = {},
-  ): void {
+  deltaRequest(kind: ResourceKind, p: { subscribe?: string[]; unsubscribe?: string[]; nonce?: string; errorDetail?: string; initial?: Record<string, string> } = {}): void {
     const req: Record<string, unknown> = {
       node: this.nodeField(),
       type_url: TYPE_URL[kind],
@@ -235,17 +244,6 @@ export class XdsClient {
   }
 }
 
-type StructValue = Record<string, unknown>;
-function toValue(v: unknown): StructValue {
-  if (v === null || v === undefined) return { null_value: 'NULL_VALUE' };
-  if (typeof v === 'number') return { number_value: v };
-  if (typeof v === 'string') return { string_value: v };
-  if (typeof v === 'boolean') return { bool_value: v };
-  if (Array.isArray(v)) return { list_value: { values: v.map(toValue) } };
-  return { struct_value: toStruct(v as Record<string, unknown>) };
-}
-export function toStruct(o: Record<string, unknown>): { fields: Record<string, StructValue> } {
-  const fields: Record<string, StructValue> = {};
-  for (const [k, v] of Object.entries(o)) fields[k] = toValue(v);
-  return { fields };
-}
+// google.protobuf.Struct as protobufjs' fromObject expects it (camelCase oneof fields: the
+// well-known-type wrapper does not map snake_case names, so those values would be sent empty).
+export { toProtoStruct as toStruct };

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from '../../src/registry';
-import type { NodeRegistration } from '../../src/registry/types';
+import type { NodeRegistration } from '../../src/domain';
 import { Store, migrateLatest, openDatabase } from '../../src/store';
 import { Metrics, silentLogger } from '../../src/observability';
 import { XdsComponent, type XdsComponentOptions } from '../../src/xds';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { computeAssignment, DEFAULT_WEIGHTS_CONFIG, UINT32_MAX, type EndpointAssignment, type Requester, type WeightsConfig } from '../../src/model';
-import type { EdgeNode, NodeState } from '../../src/registry/types';
+import type { EdgeNode, NodeState } from '../../src/domain';
 import { eps, fleetArb, node, REGIONS, requesterArb } from './fixtures';
 
 const HEALTH: Record<NodeState, string> = { healthy: 'HEALTHY', suspect: 'DEGRADED', unhealthy: 'UNHEALTHY', draining: 'DRAINING' };
@@ -24,8 +24,7 @@ const configArb: fc.Arbitrary<WeightsConfig> = fc
     regionFailover: Object.fromEntries(REGIONS.map((reg) => [reg, r.failover.filter((x) => x !== reg)])),
   }));
 
-const compute = (requester: Requester, nodes: EdgeNode[], config: WeightsConfig) =>
-  computeAssignment({ service: 'echo', requester, endpoints: eps(nodes), config });
+const compute = (requester: Requester, nodes: EdgeNode[], config: WeightsConfig) => computeAssignment({ service: 'echo', requester, endpoints: eps(nodes), config });
 
 const byId = (out: EndpointAssignment[], id: string) => out.find((a) => a.nodeId === id) as EndpointAssignment;
 
@@ -64,13 +63,15 @@ describe('computeAssignment properties over random fleets', () => {
       fc.property(fleetArb, requesterArb, configArb, (nodes, requester, config) => {
         const out = compute(requester, nodes, config);
         const prios = [...new Set(out.map((a) => a.priority))];
-        assert.deepEqual(prios, prios.map((_, i) => i));
+        assert.deepEqual(
+          prios,
+          prios.map((_, i) => i),
+        );
         for (let i = 1; i < out.length; i++) {
           const [p, c] = [out[i - 1], out[i]];
           assert.ok(p.priority < c.priority || (p.priority === c.priority && p.nodeId < c.nodeId));
         }
-        const rank = (a: EndpointAssignment) =>
-          a.locality.region !== requester.region ? 2 : a.locality.zone !== requester.zone ? 1 : 0;
+        const rank = (a: EndpointAssignment) => (a.locality.region !== requester.region ? 2 : a.locality.zone !== requester.zone ? 1 : 0);
         for (let i = 1; i < out.length; i++) assert.ok(rank(out[i - 1]) <= rank(out[i]));
         for (const p of prios) {
           const regions = new Set(out.filter((a) => a.priority === p).map((a) => a.locality.region));
@@ -89,9 +90,7 @@ describe('computeAssignment properties over random fleets', () => {
           const healthy = out.filter((a) => a.priority === p && a.health === 'HEALTHY');
           if (healthy.length === 0) continue;
           const allOver = healthy.every((a) => a.factors.overloaded);
-          const eff = healthy.map((a) =>
-            allOver ? 1 : a.factors.raw * (a.factors.overloaded ? config.overload.weightFactor : 1),
-          );
+          const eff = healthy.map((a) => (allOver ? 1 : a.factors.raw * (a.factors.overloaded ? config.overload.weightFactor : 1)));
           const sum = eff.reduce((x, y) => x + y, 0);
           const wsum = healthy.reduce((x, a) => x + a.weight, 0);
           assert.ok(wsum <= UINT32_MAX);
@@ -164,11 +163,7 @@ describe('computeAssignment properties over random fleets', () => {
               network: { latencyMs: probe.latencyMs },
               maxRps: probe.maxRps,
             });
-          const out = compute(
-            requester,
-            [...nodes, mk('zz-light', Math.min(s1, s2), Math.min(l1, l2)), mk('zz-heavy', Math.max(s1, s2), Math.max(l1, l2))],
-            config,
-          );
+          const out = compute(requester, [...nodes, mk('zz-light', Math.min(s1, s2), Math.min(l1, l2)), mk('zz-heavy', Math.max(s1, s2), Math.max(l1, l2))], config);
           assert.ok(byId(out, 'zz-light').weight >= byId(out, 'zz-heavy').weight);
         },
       ),

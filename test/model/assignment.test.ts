@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  computeAssignment,
-  DEFAULT_WEIGHTS_CONFIG,
-  haversineKm,
-  resolveRequester,
-  type EndpointAssignment,
-  type Requester,
-  type WeightsConfig,
-} from '../../src/model';
-import type { EdgeNode } from '../../src/registry/types';
+import { computeAssignment, DEFAULT_WEIGHTS_CONFIG, haversineKm, resolveRequester, type EndpointAssignment, type Requester, type WeightsConfig } from '../../src/model';
+import type { EdgeNode } from '../../src/domain';
 import { eps, node } from './fixtures';
 
 const cfg = (over: Partial<WeightsConfig> = {}): WeightsConfig => ({ ...DEFAULT_WEIGHTS_CONFIG, ...over });
 const SH: Requester = { region: 'cn-east', zone: 'sh', subZone: '', location: { lat: 31.23, lon: 121.47 } };
-const run = (nodes: EdgeNode[], config = cfg(), requester = SH, now?: number) =>
-  computeAssignment({ service: 'echo', requester, endpoints: eps(nodes), config, now });
+const run = (nodes: EdgeNode[], config = cfg(), requester = SH, now?: number) => computeAssignment({ service: 'echo', requester, endpoints: eps(nodes), config, now });
 const get = (out: EndpointAssignment[], id: string) => {
   const a = out.find((x) => x.nodeId === id);
   assert.ok(a, `no endpoint ${id}`);
@@ -56,11 +47,7 @@ describe('priorities', () => {
   });
 
   it('adds a sub-zone level when preferSubZone is set', () => {
-    const nodes = [
-      node({ id: 'a', zone: 'sh', subZone: 'pudong' }),
-      node({ id: 'b', zone: 'sh', subZone: 'minhang' }),
-      node({ id: 'c', zone: 'hz' }),
-    ];
+    const nodes = [node({ id: 'a', zone: 'sh', subZone: 'pudong' }), node({ id: 'b', zone: 'sh', subZone: 'minhang' }), node({ id: 'c', zone: 'hz' })];
     const requester = { ...SH, subZone: 'pudong' };
     assert.deepEqual(prioMap(run(nodes, cfg({ preferSubZone: true }), requester)), { a: 0, b: 1, c: 2 });
     assert.deepEqual(prioMap(run(nodes, cfg(), requester)), { a: 0, b: 0, c: 1 });
@@ -101,7 +88,10 @@ describe('health', () => {
   it("with nonHealthyEndpoints 'omit' leaves them out and renumbers", () => {
     const down = zone.map((n) => (n.zone === 'sh' ? { ...n, state: 'unhealthy' as const } : n));
     const out = run(down, cfg({ nonHealthyEndpoints: 'omit' }));
-    assert.deepEqual(out.map((a) => [a.nodeId, a.priority]), [['e', 0]]);
+    assert.deepEqual(
+      out.map((a) => [a.nodeId, a.priority]),
+      [['e', 0]],
+    );
   });
 });
 
@@ -129,7 +119,10 @@ describe('weights', () => {
       node({ id: 'd', zone: 'sh', maxRps: Number.POSITIVE_INFINITY }),
       node({ id: 'e', zone: 'sh', cpu: Number.NaN }),
     ]);
-    assert.deepEqual(out.map((a) => a.factors.capacity), [500, 4, 1, 1e12, 1]);
+    assert.deepEqual(
+      out.map((a) => a.factors.capacity),
+      [500, 4, 1, 1e12, 1],
+    );
     assert.ok(out.every((a) => Number.isFinite(a.factors.raw)));
     assert.ok(out[3].sharePct > 99);
   });

@@ -16,7 +16,7 @@ import {
   type Requester,
   type WeightsConfig,
 } from '../../src/model';
-import type { Capacity, EdgeNode, NodeState } from '../../src/registry/types';
+import type { Capacity, EdgeNode, NodeState } from '../../src/domain';
 
 interface Opts {
   load?: number;
@@ -32,11 +32,22 @@ function fleet(rows: Array<[string, string, string, number, number, Opts?]>): Ed
     const load = o.load ?? 0.3;
     const net = { latencyMs: o.lat ?? 5, jitterMs: 1, packetLoss: o.loss ?? 0 };
     return {
-      id, role: 'edge', region, zone, subZone: zone, location: { lat, lon }, address: `10.0.0.${i + 1}`,
-      services: [{ name: 'cam', port: 8443, protocol: 'grpc' }], capacity: o.cap ?? { cpu: 8 }, labels: {},
-      state: o.state ?? 'healthy', registeredAt: 0, updatedAt: 0,
+      id,
+      role: 'edge',
+      region,
+      zone,
+      subZone: zone,
+      location: { lat, lon },
+      address: `10.0.0.${i + 1}`,
+      services: [{ name: 'cam', port: 8443, protocol: 'grpc' }],
+      capacity: o.cap ?? { cpu: 8 },
+      labels: {},
+      state: o.state ?? 'healthy',
+      registeredAt: 0,
+      updatedAt: 0,
       lastHeartbeat: { at: 0, load: { cpu: o.latest ?? load, memory: load, network: load }, network: net },
-      stats: { cpu: load, memory: load, network: load, ...net, samples: 10 }, drainUntil: null,
+      stats: { cpu: load, memory: load, network: load, ...net, samples: 10 },
+      drainUntil: null,
     };
   });
 }

@@ -1,6 +1,6 @@
 /** Test fixtures for the model tests (not a test file). */
 import fc from 'fast-check';
-import type { EdgeNode, LoadReport, NetworkReport, NodeState } from '../../src/registry/types';
+import type { EdgeNode, LoadReport, NetworkReport, NodeState } from '../../src/domain';
 
 export interface NodeSpec {
   id: string;
@@ -40,9 +40,7 @@ export function node(s: NodeSpec): EdgeNode {
     state: s.state ?? 'healthy',
     registeredAt: 1_700_000_000_000,
     updatedAt: 1_700_000_000_000,
-    lastHeartbeat: s.noStats
-      ? null
-      : { at: 1_700_000_000_000, load: s.latest ?? { cpu: load, memory: load, network: load }, network: net },
+    lastHeartbeat: s.noStats ? null : { at: 1_700_000_000_000, load: s.latest ?? { cpu: load, memory: load, network: load }, network: net },
     stats: s.noStats ? null : { cpu: load, memory: load, network: load, ...net, samples: 10 },
     drainUntil: null,
   };
@@ -97,15 +95,17 @@ export function fromRandom(specs: RandomSpec[]): EdgeNode[] {
 
 export const fleetArb = fc.array(nodeSpecArb, { minLength: 1, maxLength: 40 }).map(fromRandom);
 
-export const requesterArb = fc.record({
-  region: fc.constantFrom(...REGIONS),
-  zoneIdx: fc.integer({ min: 1, max: 3 }),
-  located: fc.boolean(),
-  dLat: fc.double({ min: -3, max: 3, noNaN: true }),
-  dLon: fc.double({ min: -3, max: 3, noNaN: true }),
-}).map((r) => ({
-  region: r.region,
-  zone: `${r.region}-${r.zoneIdx}`,
-  subZone: '',
-  location: r.located ? { lat: BASE[r.region][0] + r.dLat, lon: BASE[r.region][1] + r.dLon } : null,
-}));
+export const requesterArb = fc
+  .record({
+    region: fc.constantFrom(...REGIONS),
+    zoneIdx: fc.integer({ min: 1, max: 3 }),
+    located: fc.boolean(),
+    dLat: fc.double({ min: -3, max: 3, noNaN: true }),
+    dLon: fc.double({ min: -3, max: 3, noNaN: true }),
+  })
+  .map((r) => ({
+    region: r.region,
+    zone: `${r.region}-${r.zoneIdx}`,
+    subZone: '',
+    location: r.located ? { lat: BASE[r.region][0] + r.dLat, lon: BASE[r.region][1] + r.dLon } : null,
+  }));

@@ -14,11 +14,7 @@ const pointArb = fc.record({
 /** Independent check: central angle from the dot product of unit vectors (fine away from 0 and pi). */
 function chordAngleKm(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
   const r = Math.PI / 180;
-  const v = (p: { lat: number; lon: number }) => [
-    Math.cos(p.lat * r) * Math.cos(p.lon * r),
-    Math.cos(p.lat * r) * Math.sin(p.lon * r),
-    Math.sin(p.lat * r),
-  ];
+  const v = (p: { lat: number; lon: number }) => [Math.cos(p.lat * r) * Math.cos(p.lon * r), Math.cos(p.lat * r) * Math.sin(p.lon * r), Math.sin(p.lat * r)];
   const [x1, y1, z1] = v(a);
   const [x2, y2, z2] = v(b);
   const cross = Math.hypot(y1 * z2 - z1 * y2, z1 * x2 - x1 * z2, x1 * y2 - y1 * x2);
@@ -79,7 +75,13 @@ describe('sphericalCentroid', () => {
 
   it('is null for no points and for antipodal pairs', () => {
     assert.equal(sphericalCentroid([]), null);
-    assert.equal(sphericalCentroid([{ lat: 0, lon: 0 }, { lat: 0, lon: 180 }]), null);
+    assert.equal(
+      sphericalCentroid([
+        { lat: 0, lon: 0 },
+        { lat: 0, lon: 180 },
+      ]),
+      null,
+    );
   });
 
   it('lies between two points on the great circle', () => {

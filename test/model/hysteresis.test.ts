@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import {
-  computeAssignment,
-  DEFAULT_WEIGHTS_CONFIG,
-  explainTable,
-  formatExplainTable,
-  stabilize,
-  type Requester,
-  type WeightsConfig,
-} from '../../src/model';
-import type { EdgeNode } from '../../src/registry/types';
+import { computeAssignment, DEFAULT_WEIGHTS_CONFIG, explainTable, formatExplainTable, stabilize, type Requester, type WeightsConfig } from '../../src/model';
+import type { EdgeNode } from '../../src/domain';
 import { eps, node } from './fixtures';
 
 const SH: Requester = { region: 'cn-east', zone: 'sh', subZone: '', location: { lat: 31.23, lon: 121.47 } };
 const cfg: WeightsConfig = { ...DEFAULT_WEIGHTS_CONFIG };
-const run = (nodes: EdgeNode[], config = cfg) =>
-  computeAssignment({ service: 'echo', requester: SH, endpoints: eps(nodes), config });
+const run = (nodes: EdgeNode[], config = cfg) => computeAssignment({ service: 'echo', requester: SH, endpoints: eps(nodes), config });
 const zone = (loads: number[], states: EdgeNode['state'][] = []) =>
-  loads.map((l, i) =>
-    node({ id: `n${i}`, zone: 'sh', lat: 31.2, lon: 121.4, load: l, address: `10.1.0.${i + 1}`, state: states[i] ?? 'healthy' }),
-  );
+  loads.map((l, i) => node({ id: `n${i}`, zone: 'sh', lat: 31.2, lon: 121.4, load: l, address: `10.1.0.${i + 1}`, state: states[i] ?? 'healthy' }));
 
 describe('stabilize', () => {
   it('takes the first assignment as is', () => {
@@ -31,7 +20,10 @@ describe('stabilize', () => {
   it('keeps the previous weights for share changes under 10% relative', () => {
     const prev = run(zone([0.2, 0.3, 0.4]));
     const next = run(zone([0.22, 0.3, 0.4]));
-    assert.notDeepEqual(next.map((a) => a.weight), prev.map((a) => a.weight));
+    assert.notDeepEqual(
+      next.map((a) => a.weight),
+      prev.map((a) => a.weight),
+    );
     assert.equal(stabilize(prev, next, cfg), prev);
   });
 
@@ -90,15 +82,23 @@ describe('stabilize', () => {
 
 describe('explainTable / formatExplainTable', () => {
   it('gives one row per endpoint with every factor, and a terminal table', () => {
-    const nodes = [
-      ...zone([0.2, 0.3]),
-      node({ id: 'hz-1', zone: 'hz', lat: 30.27, lon: 120.15, state: 'suspect', maxRps: 250 }),
-    ];
+    const nodes = [...zone([0.2, 0.3]), node({ id: 'hz-1', zone: 'hz', lat: 30.27, lon: 120.15, state: 'suspect', maxRps: 250 })];
     const rows = explainTable(run(nodes));
     assert.equal(rows.length, 3);
     assert.deepEqual(Object.keys(rows[0]).sort(), [
-      'capacity', 'distanceKm', 'endpoint', 'health', 'latestLoad', 'load', 'locality', 'networkFactor',
-      'nodeId', 'overloaded', 'priority', 'sharePct', 'weight',
+      'capacity',
+      'distanceKm',
+      'endpoint',
+      'health',
+      'latestLoad',
+      'load',
+      'locality',
+      'networkFactor',
+      'nodeId',
+      'overloaded',
+      'priority',
+      'sharePct',
+      'weight',
     ]);
     assert.equal(rows[0].endpoint, '10.1.0.1:50051');
     assert.deepEqual(rows[2].locality, { region: 'cn-east', zone: 'hz', subZone: 'hz-1' });
@@ -116,9 +116,7 @@ describe('explainTable / formatExplainTable', () => {
 
   it('brackets IPv6 addresses and shows a dash for unknown distance', () => {
     const n = node({ id: 'v6', zone: 'sh', address: 'fd00::1' });
-    const rows = explainTable(
-      computeAssignment({ service: 'echo', requester: { ...SH, location: null }, endpoints: eps([n]), config: cfg }),
-    );
+    const rows = explainTable(computeAssignment({ service: 'echo', requester: { ...SH, location: null }, endpoints: eps([n]), config: cfg }));
     assert.equal(rows[0].endpoint, '[fd00::1]:50051');
     assert.equal(rows[0].distanceKm, null);
     assert.match(formatExplainTable(rows), /\s-\s/);

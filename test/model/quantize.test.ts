@@ -3,15 +3,10 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { quantizeWeights, UINT32_MAX } from '../../src/model';
 
-const rawArb = fc.array(
-  fc.oneof(
-    fc.double({ min: 0, max: 1e6, noNaN: true }),
-    fc.double({ min: 0, max: 1e-6, noNaN: true }),
-    fc.constant(0),
-    fc.integer({ min: 1, max: 10 }),
-  ),
-  { minLength: 1, maxLength: 300 },
-);
+const rawArb = fc.array(fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.double({ min: 0, max: 1e-6, noNaN: true }), fc.constant(0), fc.integer({ min: 1, max: 10 })), {
+  minLength: 1,
+  maxLength: 300,
+});
 const scaleArb = fc.constantFrom(100, 1000, 10_000, 1_000_000);
 
 function exactShares(raw: number[]): number[] {
@@ -56,7 +51,10 @@ describe('quantizeWeights', () => {
     assert.deepEqual(quantizeWeights([1, 1, 2], 10_000), quantizeWeights([5, 5, 10], 10_000));
     assert.deepEqual(quantizeWeights([1, 1, 2], 10_000), [2500, 2500, 5000]);
     assert.deepEqual(quantizeWeights([1, 2], 10_000), [3333, 6667]);
-    assert.equal(quantizeWeights([1, 1, 1], 10_000).reduce((a, b) => a + b), 10_002);
+    assert.equal(
+      quantizeWeights([1, 1, 1], 10_000).reduce((a, b) => a + b),
+      10_002,
+    );
   });
 
   it('handles zeros, empty input and an all-zero input (even spread)', () => {

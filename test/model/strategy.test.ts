@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { computeAssignment, DEFAULT_WEIGHTS_CONFIG, parseWeightsConfig, type Requester, type WeightsConfig } from '../../src/model';
-import type { EdgeNode } from '../../src/registry/types';
+import type { EdgeNode } from '../../src/domain';
 import { eps, node } from './fixtures';
 
 const SH: Requester = { region: 'cn-east', zone: 'sh', subZone: '', location: { lat: 31.23, lon: 121.47 } };
@@ -31,9 +31,15 @@ describe("strategy 'round-robin'", () => {
 
   it('puts every endpoint in priority 0 with equal weights, whatever distance, load, capacity or network', () => {
     const out = run(fleet, RR);
-    assert.deepEqual(out.map((a) => a.priority), out.map(() => 0));
+    assert.deepEqual(
+      out.map((a) => a.priority),
+      out.map(() => 0),
+    );
     const healthy = out.filter((a) => a.health === 'HEALTHY');
-    assert.deepEqual(healthy.map((a) => a.nodeId), ['bj-1', 'bj-2', 'hz-1', 'sh-1']);
+    assert.deepEqual(
+      healthy.map((a) => a.nodeId),
+      ['bj-1', 'bj-2', 'hz-1', 'sh-1'],
+    );
     assert.equal(new Set(healthy.map((a) => a.weight)).size, 1, JSON.stringify(healthy.map((a) => a.weight)));
     for (const a of healthy) assert.ok(Math.abs(a.sharePct - 25) < 1e-9);
   });
@@ -44,7 +50,10 @@ describe("strategy 'round-robin'", () => {
     assert.deepEqual(st['bj-3'], ['UNHEALTHY', 1, 0]);
     assert.deepEqual(st['bj-4'], ['DEGRADED', 1, 0]);
     const omitted = run(fleet, { ...RR, nonHealthyEndpoints: 'omit' });
-    assert.deepEqual(omitted.map((a) => a.nodeId), ['bj-1', 'bj-2', 'hz-1', 'sh-1']);
+    assert.deepEqual(
+      omitted.map((a) => a.nodeId),
+      ['bj-1', 'bj-2', 'hz-1', 'sh-1'],
+    );
   });
 
   it('edge-aware on the same fleet uses several priorities and unequal weights', () => {

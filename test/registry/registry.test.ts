@@ -1,7 +1,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Registry, RegistryChange, NodeRegistration, foldHeartbeat } from '../../src/registry';
+import { Registry, foldHeartbeat } from '../../src/registry';
+import { RegistryChange, NodeRegistration } from '../../src/domain';
 import { Store, migrateLatest, openDatabase } from '../../src/store';
 import { makeTempDir, removeDir, waitFor } from '../helpers';
 
@@ -69,15 +70,24 @@ test('register, re-register, change notifications after the write is durable', a
     const b = await r.registry.register(reg('n1', ['api', 'audio']));
     assert.equal(b.created, false);
     assert.equal(b.node.registeredAt, a.node.registeredAt);
-    assert.deepEqual(r.registry.getNode('n1')?.services.map((s) => s.name), ['api', 'audio']);
+    assert.deepEqual(
+      r.registry.getNode('n1')?.services.map((s) => s.name),
+      ['api', 'audio'],
+    );
     assert.deepEqual(changes, [
-      { kind: 'node', nodeId: 'n1', services: ['api', 'video'], event: 'registered' },
-      { kind: 'node', nodeId: 'n1', services: ['api', 'audio', 'video'], event: 'registered' },
+      { what: 'node', nodeId: 'n1', services: ['api', 'video'], event: 'registered' },
+      { what: 'node', nodeId: 'n1', services: ['api', 'audio', 'video'], event: 'registered' },
     ]);
     await waitFor(() => seenInDb.length === 2, { timeoutMs: 2000 });
     assert.deepEqual(seenInDb, [1, 1]);
     const events = await r.registry.events(0, 10);
-    assert.deepEqual(events.map((e) => [e.type, e.detail.created]), [['registered', true], ['registered', false]]);
+    assert.deepEqual(
+      events.map((e) => [e.type, e.detail.created]),
+      [
+        ['registered', true],
+        ['registered', false],
+      ],
+    );
   } finally {
     await r.close();
   }
@@ -101,7 +111,7 @@ test('heartbeats are coalesced per batch, EWMA applied in order, unknown ids ans
     assert.equal(node?.stats?.cpu, 0.5 * 0.8 + 0.5 * (0.5 * 0.4 + 0.5 * 0.2));
     assert.deepEqual(node?.lastHeartbeat?.load, { cpu: 0.8 }, 'latest raw values kept');
     assert.deepEqual(node?.lastHeartbeat?.network, { packetLoss: 0.1 });
-    assert.deepEqual(changes, [{ kind: 'heartbeat', nodeId: 'n1', services: ['api'] }], 'one change per node per batch');
+    assert.deepEqual(changes, [{ what: 'heartbeat', nodeId: 'n1', services: ['api'] }], 'one change per node per batch');
     // durable: a fresh load from the database sees the same stats
     const fromDb = (await r.store.loadNodes())[0];
     assert.deepEqual(fromDb.stats, node?.stats);
@@ -117,7 +127,7 @@ test('health state machine: healthy -> suspect -> unhealthy on missed intervals,
   try {
     const events: string[] = [];
     r.registry.onChange((c) => {
-      if (c.kind === 'node') events.push(c.event);
+      if (c.what === 'node') events.push(c.event);
     });
     const t0 = Date.now();
     await r.registry.register(reg('n1'));
@@ -136,7 +146,10 @@ test('health state machine: healthy -> suspect -> unhealthy on missed intervals,
     assert.deepEqual(events, ['registered', 'suspect', 'unhealthy', 'healthy']);
 
     const log = await r.registry.events(0, 100);
-    assert.deepEqual(log.map((e) => e.type), ['registered', 'suspect', 'unhealthy', 'healthy']);
+    assert.deepEqual(
+      log.map((e) => e.type),
+      ['registered', 'suspect', 'unhealthy', 'healthy'],
+    );
     assert.equal(log[1].detail.from, 'healthy');
     assert.equal(log[2].detail.from, 'suspect');
     assert.equal(log[3].detail.from, 'unhealthy');
@@ -158,7 +171,10 @@ test('a node kept alive by heartbeats stays healthy', async () => {
       assert.equal(r.registry.getNode('n1')?.state, 'healthy');
       await new Promise((res) => setTimeout(res, 50));
     }
-    assert.deepEqual((await r.registry.events(0, 100)).map((e) => e.type), ['registered']);
+    assert.deepEqual(
+      (await r.registry.events(0, 100)).map((e) => e.type),
+      ['registered'],
+    );
   } finally {
     await r.close();
   }
@@ -175,15 +191,24 @@ test('deregistration drains, then removes after the grace period', async () => {
     assert.ok(d?.drainUntil !== null && (d?.drainUntil as number) >= t0 + 300);
     assert.equal((await r.registry.deregister('n1'))?.drainUntil, d?.drainUntil, 'second DELETE keeps the deadline');
     assert.equal(await r.registry.deregister('ghost'), undefined);
-    assert.deepEqual(r.registry.list({ state: 'draining' }).map((x) => x.id), ['n1']);
+    assert.deepEqual(
+      r.registry.list({ state: 'draining' }).map((x) => x.id),
+      ['n1'],
+    );
     // heartbeats do not revive a draining node
     assert.equal(await r.registry.heartbeat('n1', {}), true);
     assert.equal(r.registry.getNode('n1')?.state, 'draining');
 
     await waitFor(() => r.registry.getNode('n1') === undefined, { timeoutMs: 3000, message: 'removal' });
     assert.ok(Date.now() - t0 >= 300);
-    assert.deepEqual(r.registry.list().map((x) => x.id), ['n2']);
-    assert.deepEqual((await r.store.loadNodes()).map((x) => x.id), ['n2']);
+    assert.deepEqual(
+      r.registry.list().map((x) => x.id),
+      ['n2'],
+    );
+    assert.deepEqual(
+      (await r.store.loadNodes()).map((x) => x.id),
+      ['n2'],
+    );
     const types = (await r.registry.events(0, 100, 'n1')).map((e) => e.type);
     assert.deepEqual(types, ['registered', 'draining', 'deregistered']);
     assert.equal(await r.registry.heartbeat('n1', {}), false);
@@ -203,7 +228,10 @@ test('the in-memory view is reloaded from the database on open', async () => {
     const node = b.registry.getNode('n1');
     assert.equal(node?.lastHeartbeat?.network.latencyMs, 42);
     assert.equal(node?.state, 'healthy');
-    assert.deepEqual(b.registry.services().map((s) => [s.name, s.endpoints.map((e) => e.nodeId)]), [['api', ['n1']]]);
+    assert.deepEqual(
+      b.registry.services().map((s) => [s.name, s.endpoints.map((e) => e.nodeId)]),
+      [['api', ['n1']]],
+    );
   } finally {
     await b.close();
   }

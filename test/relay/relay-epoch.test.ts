@@ -33,7 +33,21 @@ async function startGlobal(): Promise<CliServer> {
 async function startRelay(): Promise<CliServer> {
   r = await startCliServer({
     dir: `${root}/relay`,
-    args: [...common, '--role', 'regional', '--region', 'cn-east', '--upstream', `127.0.0.1:${gPorts.xds}`, '--advertise-address', '127.0.0.1', '--location', '31.2,121.4', '--relay-id', 'relay-a'],
+    args: [
+      ...common,
+      '--role',
+      'regional',
+      '--region',
+      'cn-east',
+      '--upstream',
+      `127.0.0.1:${gPorts.xds}`,
+      '--advertise-address',
+      '127.0.0.1',
+      '--location',
+      '31.2,121.4',
+      '--relay-id',
+      'relay-a',
+    ],
   });
   return r;
 }
@@ -112,10 +126,14 @@ test('a forged Forward with a huge seq under the relay id and epoch does not mak
   const after = await tier();
   assert.ok(after.epochResets >= 1, 'the relay noticed the global tier was ahead of it');
   assert.notEqual(after.outboxEpoch, before.outboxEpoch, 'and started a new epoch');
-  await eventually(async () => {
-    const t = await tier();
-    return t.inSync && t.outboxPending === 0;
-  }, 10_000, 100);
+  await eventually(
+    async () => {
+      const t = await tier();
+      return t.inSync && t.outboxPending === 0;
+    },
+    10_000,
+    100,
+  );
 });
 
 test('a relay whose database is restored from an older copy (or re-created) still delivers every write', async () => {

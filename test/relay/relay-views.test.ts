@@ -33,7 +33,21 @@ before(async () => {
   g = await startCliServer({ dir: `${root}/g`, args: common });
   r = await startCliServer({
     dir: `${root}/r`,
-    args: [...common, '--role', 'regional', '--region', 'cn-east', '--upstream', `127.0.0.1:${g.xdsPort}`, '--advertise-address', '127.0.0.1', '--location', '31.2,121.4', '--relay-id', 'relay-v'],
+    args: [
+      ...common,
+      '--role',
+      'regional',
+      '--region',
+      'cn-east',
+      '--upstream',
+      `127.0.0.1:${g.xdsPort}`,
+      '--advertise-address',
+      '127.0.0.1',
+      '--location',
+      '31.2,121.4',
+      '--relay-id',
+      'relay-v',
+    ],
   });
   const res = await request(r.baseUrl, '/v1/nodes', { body: registration({ id: 'svc-1', address: '10.2.0.1', services: [{ name: 'echo', port: 50051, protocol: 'grpc' }] }) });
   assert.ok(res.status < 300, res.text);
@@ -48,7 +62,11 @@ after(async () => {
 test('views of short-lived proxies from many places are let go by the relay and the global tier', async () => {
   // Two waves of proxies, each from PLACES places at once; every proxy leaves after its first answer.
   for (const wave of [0, 1]) {
-    const clients = Array.from({ length: PLACES }, (_, i) => new XdsClient(`127.0.0.1:${r.xdsPort}`, { id: `cam-${wave}-${i}`, user_agent_name: 'gRPC Node Pure JS', locality: { region: 'cn-east', zone: `site-${wave}-${i}` } }));
+    const clients = Array.from(
+      { length: PLACES },
+      (_, i) =>
+        new XdsClient(`127.0.0.1:${r.xdsPort}`, { id: `cam-${wave}-${i}`, user_agent_name: 'gRPC Node Pure JS', locality: { region: 'cn-east', zone: `site-${wave}-${i}` } }),
+    );
     try {
       await Promise.all(
         clients.map(async (c) => {

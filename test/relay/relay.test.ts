@@ -35,7 +35,21 @@ async function startGlobal(ports?: { http: number; xds: number }): Promise<CliSe
 }
 
 async function startRelay(name: keyof typeof dirs, region: string, loc: string, ports?: { http: number; xds: number }): Promise<CliServer> {
-  const args = [...common, '--role', 'regional', '--region', region, '--upstream', `127.0.0.1:${gPorts.xds}`, '--advertise-address', '127.0.0.1', '--location', loc, '--relay-id', `relay-${name}`];
+  const args = [
+    ...common,
+    '--role',
+    'regional',
+    '--region',
+    region,
+    '--upstream',
+    `127.0.0.1:${gPorts.xds}`,
+    '--advertise-address',
+    '127.0.0.1',
+    '--location',
+    loc,
+    '--relay-id',
+    `relay-${name}`,
+  ];
   if (ports) args.push('--http-port', String(ports.http), '--xds-port', String(ports.xds));
   const r = await startCliServer({ dir: dirs[name], args });
   relays[name] = r;
@@ -52,20 +66,33 @@ const nodesAt = async (base: string): Promise<NodeJson[]> => {
 
 async function backend(id: string, zone: string, urls: string[], loc = SH, region = 'cn-east'): Promise<EchoBackend> {
   const b = await startEchoBackend({
-    host: '127.0.0.1', port: 0, nodeId: id, region, zone, location: loc, capacity: { maxRps: 500 },
+    host: '127.0.0.1',
+    port: 0,
+    nodeId: id,
+    region,
+    zone,
+    location: loc,
+    capacity: { maxRps: 500 },
     registry: { urls, heartbeatIntervalMs: HB, load: () => ({ cpu: 0.2, memory: 0.2, network: 0.1 }), network: () => ({ latencyMs: 5, jitterMs: 1, packetLoss: 0 }) },
   });
   backends[id] = b;
   return b;
 }
 
-type ClaJson = { endpoints?: Array<{ priority?: number; lb_endpoints: Array<{ endpoint: { hostname: string }; health_status?: string; load_balancing_weight?: { value: number } }> }> };
+type ClaJson = {
+  endpoints?: Array<{ priority?: number; lb_endpoints: Array<{ endpoint: { hostname: string }; health_status?: string; load_balancing_weight?: { value: number } }> }>;
+};
 function endpointsOf(r: Received): Array<{ host: string; health: string; weight: number; priority: number }> {
   const cla = r.resources.find((x) => x.name === 'echo')?.json as ClaJson | undefined;
-  return (cla?.endpoints ?? []).flatMap((l) => l.lb_endpoints.map((e) => ({ host: e.endpoint.hostname, health: e.health_status ?? 'UNKNOWN', weight: e.load_balancing_weight?.value ?? 0, priority: l.priority ?? 0 })));
+  return (cla?.endpoints ?? []).flatMap((l) =>
+    l.lb_endpoints.map((e) => ({ host: e.endpoint.hostname, health: e.health_status ?? 'UNKNOWN', weight: e.load_balancing_weight?.value ?? 0, priority: l.priority ?? 0 })),
+  );
 }
 const healthOf = (r: Received, host: string): string => endpointsOf(r).find((e) => e.host === host)?.health ?? 'absent';
-const summarize = (r: Received): string => endpointsOf(r).map((e) => `${e.host}:${e.health}:${e.weight}:p${e.priority}`).join(' ');
+const summarize = (r: Received): string =>
+  endpointsOf(r)
+    .map((e) => `${e.host}:${e.health}:${e.weight}:p${e.priority}`)
+    .join(' ');
 
 /** Everything one Envoy-like proxy gets from a server (ACKing as it goes). */
 async function fetchAll(port: number, id: string, kind: 'envoy' | 'grpc'): Promise<Record<ResourceKind, Received>> {
@@ -75,13 +102,19 @@ async function fetchAll(port: number, id: string, kind: 'envoy' | 'grpc'): Promi
     c.subscribe('cluster', kind === 'envoy' ? [] : ['echo']);
     out.cluster = await c.nextOf('cluster', 8000);
     c.ack(out.cluster);
-    c.subscribe('endpoint', out.cluster.resources.map((r) => r.name));
+    c.subscribe(
+      'endpoint',
+      out.cluster.resources.map((r) => r.name),
+    );
     out.endpoint = await c.nextOf('endpoint', 8000);
     c.ack(out.endpoint);
     c.subscribe('listener', kind === 'envoy' ? [] : ['echo']);
     out.listener = await c.nextOf('listener', 8000);
     c.ack(out.listener);
-    c.subscribe('route', out.listener.resources.map((r) => (kind === 'envoy' ? 'edge-xds-egress' : r.name)));
+    c.subscribe(
+      'route',
+      out.listener.resources.map((r) => (kind === 'envoy' ? 'edge-xds-egress' : r.name)),
+    );
     out.route = await c.nextOf('route', 8000);
     return out;
   } finally {
@@ -100,7 +133,10 @@ before(async () => {
   await backend('east-1', 'sh-a', east);
   await backend('east-2', 'sh-a', east);
   await backend('north-1', 'bj-a', [relays.r3!.baseUrl], { lat: 39.9, lon: 116.4 }, 'cn-north');
-  await waitFor(async () => (await nodesAt(g.baseUrl)).filter((n) => n.role === 'edge' && n.state === 'healthy').length === 3, { timeoutMs: 15_000, message: 'backends registered at the global tier through the relays' });
+  await waitFor(async () => (await nodesAt(g.baseUrl)).filter((n) => n.role === 'edge' && n.state === 'healthy').length === 3, {
+    timeoutMs: 15_000,
+    message: 'backends registered at the global tier through the relays',
+  });
   const bootstrap = renderGrpcBootstrap({
     nodeId: 'client-sh',
     locality: { region: 'cn-east', zone: 'sh-a', subZone: '' },
@@ -134,7 +170,11 @@ test('a proxy gets byte-identical resources and the same versions from a relay a
     }
     for (const t of ['cluster', 'endpoint', 'listener', 'route'] as ResourceKind[]) {
       assert.equal(fromRelay[t].version, fromGlobal[t].version, `${kind} ${t} version`);
-      assert.deepEqual(fromRelay[t].resources.map((r) => r.bytes.toString('base64')), fromGlobal[t].resources.map((r) => r.bytes.toString('base64')), `${kind} ${t} bytes`);
+      assert.deepEqual(
+        fromRelay[t].resources.map((r) => r.bytes.toString('base64')),
+        fromGlobal[t].resources.map((r) => r.bytes.toString('base64')),
+        `${kind} ${t} bytes`,
+      );
     }
   }
 });
@@ -148,7 +188,11 @@ test('cut off from the global tier, the region keeps running: the relay removes 
   await sleep(3 * HB + 1000);
   const after1 = client.mark();
   await sleep(1000);
-  assert.equal(after1.counts['east-2'] ?? 0, 0, `east-2 still served: ${JSON.stringify(after1.counts)} (${Date.now() - stoppedAt} ms after its last heartbeat)\n${relays.r1!.output().slice(-3000)}`);
+  assert.equal(
+    after1.counts['east-2'] ?? 0,
+    0,
+    `east-2 still served: ${JSON.stringify(after1.counts)} (${Date.now() - stoppedAt} ms after its last heartbeat)\n${relays.r1!.output().slice(-3000)}`,
+  );
   assert.ok((after1.counts['east-1'] ?? 0) > 50, 'east-1 keeps serving');
   // A backend registered at the relay during the partition receives traffic.
   await backend('east-3', 'sh-a', [relays.r1!.baseUrl, relays.r2!.baseUrl]);
@@ -164,7 +208,10 @@ test('a relay restarted while the global tier is down serves from its database a
   const t0 = Date.now();
   const after = await fetchAll(relayPorts.r2!.xds, 'restart-probe', 'envoy');
   assert.ok(Date.now() - t0 < 3000, 'answered without the global tier');
-  assert.deepEqual(after.cluster.resources.map((r) => r.name), before.cluster.resources.map((r) => r.name));
+  assert.deepEqual(
+    after.cluster.resources.map((r) => r.name),
+    before.cluster.resources.map((r) => r.name),
+  );
   assert.ok(after.endpoint.resources.length > 0);
 });
 
@@ -175,16 +222,25 @@ test('when the global tier returns it has every registration and the latest hear
   watcher.ack(first);
   const seenHealth: string[] = [healthOf(first, 'east-2')];
   g = await startGlobal(gPorts);
-  await waitFor(async () => {
-    const t = await json<{ inSync: boolean; outboxPending: number }>(`${relays.r1!.baseUrl}/v1/tier`);
-    return t.inSync && t.outboxPending === 0;
-  }, { timeoutMs: 15_000, message: 'relay r1 in sync with the restarted global tier' });
+  await waitFor(
+    async () => {
+      const t = await json<{ inSync: boolean; outboxPending: number }>(`${relays.r1!.baseUrl}/v1/tier`);
+      return t.inSync && t.outboxPending === 0;
+    },
+    { timeoutMs: 15_000, message: 'relay r1 in sync with the restarted global tier' },
+  );
   const nodes = await nodesAt(g.baseUrl);
-  const ids = nodes.filter((n) => n.role === 'edge').map((n) => n.id).sort();
+  const ids = nodes
+    .filter((n) => n.role === 'edge')
+    .map((n) => n.id)
+    .sort();
   assert.deepEqual(ids, ['east-1', 'east-2', 'east-3', 'north-1'], 'every registration acknowledged during the partition is at the global tier');
   const e1 = nodes.find((n) => n.id === 'east-1')!;
   assert.ok(e1.lastHeartbeat && Date.now() - e1.lastHeartbeat.at < 5 * HB, 'the latest heartbeat state reached the global tier');
-  await waitFor(async () => (await nodesAt(g.baseUrl)).find((n) => n.id === 'east-2')?.state === 'unhealthy', { timeoutMs: 5 * HB + 3000, message: 'east-2 unhealthy at the global tier' });
+  await waitFor(async () => (await nodesAt(g.baseUrl)).find((n) => n.id === 'east-2')?.state === 'unhealthy', {
+    timeoutMs: 5 * HB + 3000,
+    message: 'east-2 unhealthy at the global tier',
+  });
   // Watch what the proxy receives for a while: east-2 never comes back to HEALTHY.
   const pushes: string[] = [];
   const until = Date.now() + 2000;
@@ -201,7 +257,12 @@ test('when the global tier returns it has every registration and the latest hear
   watcher.close();
   assert.ok(!seenHealth.includes('HEALTHY'), `east-2 flapped back to HEALTHY: ${seenHealth.join(' -> ')}`);
   // The region's own endpoints change at most once (the switch back to the global tier's snapshot).
-  const regionHealth = (p: string): string => p.split(' ').filter((e) => e.startsWith('east-')).map((e) => e.split(':').slice(0, 2).join(':')).join(' ');
+  const regionHealth = (p: string): string =>
+    p
+      .split(' ')
+      .filter((e) => e.startsWith('east-'))
+      .map((e) => e.split(':').slice(0, 2).join(':'))
+      .join(' ');
   const states = [summarize(first), ...pushes].map(regionHealth);
   const changes = states.filter((st, i) => i > 0 && st !== states[i - 1]).length;
   assert.ok(changes <= 1, `the region's endpoints changed ${changes} times: ${states.join(' | ')}`);
@@ -213,18 +274,24 @@ test('killing the relay a client uses: it continues through the next relay with 
   await sleep(3000);
   assert.equal(mark.failed, 0, `failed RPCs: ${JSON.stringify(mark.errors)}`);
   assert.ok(mark.ok > 200, `RPCs went on (${mark.ok})`);
-  await waitFor(async () => {
-    const { relays: list } = await json<{ relays: Array<{ id: string; state: string }> }>(`${g.baseUrl}/v1/relays?region=cn-east`);
-    return list.find((r) => r.id === 'relay-r1')?.state === 'unhealthy';
-  }, { timeoutMs: 4 * HB + 3000, message: 'the dead relay shown unhealthy' });
+  await waitFor(
+    async () => {
+      const { relays: list } = await json<{ relays: Array<{ id: string; state: string }> }>(`${g.baseUrl}/v1/relays?region=cn-east`);
+      return list.find((r) => r.id === 'relay-r1')?.state === 'unhealthy';
+    },
+    { timeoutMs: 4 * HB + 3000, message: 'the dead relay shown unhealthy' },
+  );
 });
 
 test('a relay added at runtime is offered first to the nodes nearest to it', async () => {
   await startRelay('r4', 'cn-east', `${SH.lat},${SH.lon}`);
-  await waitFor(async () => {
-    const b = await json<{ xds_servers: Array<{ server_uri: string }> }>(`${g.baseUrl}/v1/bootstrap/east-1?format=grpc`);
-    return b.xds_servers[0]!.server_uri.startsWith(`ipv4:127.0.0.1:${relayPorts.r4!.xds},`);
-  }, { timeoutMs: 5000, message: 'r4 first in east-1 bootstrap' });
+  await waitFor(
+    async () => {
+      const b = await json<{ xds_servers: Array<{ server_uri: string }> }>(`${g.baseUrl}/v1/bootstrap/east-1?format=grpc`);
+      return b.xds_servers[0]!.server_uri.startsWith(`ipv4:127.0.0.1:${relayPorts.r4!.xds},`);
+    },
+    { timeoutMs: 5000, message: 'r4 first in east-1 bootstrap' },
+  );
   const near = await json<{ relays: Array<{ id: string }> }>(`${g.baseUrl}/v1/relays?region=cn-east&near=${SH.lat},${SH.lon}`);
   assert.equal(near.relays[0]!.id, 'relay-r4');
 });

@@ -16,7 +16,10 @@ test('batches items submitted together and resolves each after its write', async
     },
   });
   const results = await Promise.all([1, 2, 3, 4].map((x) => b.submit(x).then((r) => ({ r, committedAtResolve: committed }))));
-  assert.deepEqual(results.map((x) => x.r), [2, 4, 6, 8]);
+  assert.deepEqual(
+    results.map((x) => x.r),
+    [2, 4, 6, 8],
+  );
   assert.deepEqual(batches, [[1, 2, 3, 4]]);
   for (const r of results) assert.equal(r.committedAtResolve, 4, 'resolved only after the write finished');
 });
@@ -42,8 +45,14 @@ test('flushes immediately at maxBatch and never runs two writes at once', async 
   await b.flush();
   assert.ok(Date.now() - t0 < 900, 'full batches do not wait for maxDelayMs');
   assert.equal(maxInFlight, 1);
-  assert.equal(sizes.reduce((a, c) => a + c, 0), 35);
-  assert.ok(sizes.every((s) => s <= 10), `batch sizes ${sizes}`);
+  assert.equal(
+    sizes.reduce((a, c) => a + c, 0),
+    35,
+  );
+  assert.ok(
+    sizes.every((s) => s <= 10),
+    `batch sizes ${sizes}`,
+  );
 });
 
 test('a failed write rejects every item of that batch only', async () => {
@@ -57,7 +66,10 @@ test('a failed write rejects every item of that batch only', async () => {
     },
   });
   const first = await Promise.allSettled([b.submit('a'), b.submit('b')]);
-  assert.deepEqual(first.map((r) => r.status), ['rejected', 'rejected']);
+  assert.deepEqual(
+    first.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
   assert.equal(await b.submit('c'), 'c');
 });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Store, migrateLatest, openDatabase, heartbeatToRow } from '../../src/store';
 import type { HeartbeatRow } from '../../src/store';
-import type { EdgeNode } from '../../src/registry';
+import type { EdgeNode } from '../../src/domain';
 import { makeTempDir, removeDir } from '../helpers';
 
 const dir = makeTempDir();
@@ -89,8 +89,19 @@ test('a registry over the store: group-committed heartbeats durable across a res
   const a = await open();
   const seen: string[] = [];
   try {
-    await a.registry.register({ id: 'e1', role: 'edge', region: 'r', zone: 'z', subZone: '', location: { lat: 1, lon: 2 }, address: '10.0.0.1', services: [], capacity: {}, labels: {} });
-    a.registry.onChange((c) => seen.push(`${c.kind}:${c.nodeId}`));
+    await a.registry.register({
+      id: 'e1',
+      role: 'edge',
+      region: 'r',
+      zone: 'z',
+      subZone: '',
+      location: { lat: 1, lon: 2 },
+      address: '10.0.0.1',
+      services: [],
+      capacity: {},
+      labels: {},
+    });
+    a.registry.onChange((c) => seen.push(`${c.what}:${c.nodeId}`));
     const oks = await Promise.all([0.1, 0.2, 0.3].map((cpu) => a.registry.heartbeat('e1', { load: { cpu } })));
     assert.deepEqual(oks, [true, true, true]);
     assert.equal(await a.registry.heartbeat('nope', {}), false);

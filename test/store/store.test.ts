@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Store, appliedMigrations, migrateLatest, migrationsDirectory, openDatabase, heartbeatToRow } from '../../src/store';
-import type { EdgeNode } from '../../src/registry';
+import type { EdgeNode } from '../../src/domain';
 import { makeTempDir, removeDir } from '../helpers';
 
 const dir = makeTempDir();
@@ -33,7 +33,10 @@ function node(id: string, services: string[] = ['api']): EdgeNode {
 test('migrations create the schema with WAL and foreign keys on', async () => {
   const db = openDatabase({ file: path.join(dir, 'a', 'nested', 'm.db') });
   try {
-    const files = fs.readdirSync(migrationsDirectory()).filter((f) => f.endsWith('.js')).sort();
+    const files = fs
+      .readdirSync(migrationsDirectory())
+      .filter((f) => f.endsWith('.js'))
+      .sort();
     assert.equal(files[0], '20250101000000_initial.js');
     assert.deepEqual(await migrateLatest(db), files, 'every migration file, in order');
     assert.deepEqual(await migrateLatest(db), [], 'idempotent');
@@ -59,7 +62,11 @@ test('nodes, services, heartbeats and events round-trip; delete cascades', async
     await store.saveNode(node('n1', ['video']), []);
     await store.writeHeartbeats({
       heartbeats: [
-        heartbeatToRow('n1', { at: 5000, load: { cpu: 0.5 }, network: { latencyMs: 20 } }, { cpu: 0.5, memory: 0, network: 0, latencyMs: 20, jitterMs: 0, packetLoss: 0, samples: 1 }),
+        heartbeatToRow(
+          'n1',
+          { at: 5000, load: { cpu: 0.5 }, network: { latencyMs: 20 } },
+          { cpu: 0.5, memory: 0, network: 0, latencyMs: 20, jitterMs: 0, packetLoss: 0, samples: 1 },
+        ),
       ],
       states: [{ nodeId: 'n2', state: 'suspect', drainUntil: null }],
       events: [{ at: 3, nodeId: 'n2', type: 'suspect', detail: { from: 'healthy' } }],
@@ -73,7 +80,10 @@ test('nodes, services, heartbeats and events round-trip; delete cascades', async
       events: [],
     });
     const nodes = await store.loadNodes();
-    assert.deepEqual(nodes.map((n) => n.id), ['n1', 'n2']);
+    assert.deepEqual(
+      nodes.map((n) => n.id),
+      ['n1', 'n2'],
+    );
     const n1 = nodes[0];
     assert.deepEqual(n1.services, [{ name: 'video', port: 8000, protocol: 'http' }]);
     assert.deepEqual(n1.lastHeartbeat, { at: 6000, load: { cpu: 0.1 }, network: {} });
@@ -87,13 +97,19 @@ test('nodes, services, heartbeats and events round-trip; delete cascades', async
     assert.equal((await db('node_heartbeats').where({ node_id: 'n1' })).length, 0, 'heartbeat cascades');
 
     const events = await store.listEvents(0, 100);
-    assert.deepEqual(events.map((e) => [e.seq, e.nodeId, e.type]), [
-      [1, 'n1', 'registered'],
-      [2, 'n2', 'registered'],
-      [3, 'n2', 'suspect'],
-      [4, 'n1', 'deregistered'],
-    ]);
-    assert.deepEqual((await store.listEvents(2, 1)).map((e) => e.seq), [3]);
+    assert.deepEqual(
+      events.map((e) => [e.seq, e.nodeId, e.type]),
+      [
+        [1, 'n1', 'registered'],
+        [2, 'n2', 'registered'],
+        [3, 'n2', 'suspect'],
+        [4, 'n1', 'deregistered'],
+      ],
+    );
+    assert.deepEqual(
+      (await store.listEvents(2, 1)).map((e) => e.seq),
+      [3],
+    );
     assert.equal(await store.lastEventSeq(), 4);
 
     await store.putSetting('weights', { alpha: 1 });

@@ -4,12 +4,12 @@
  * current DeltaStream with, byte for byte. Not used by the server.
  */
 import { TYPE_URL, RESOURCE_KINDS, type ResourceKind } from '../../src/xds/protos';
-import { XdsStream } from '../../src/xds/stream-base';
+import { XdsStream } from '../../src/xds/stream';
 import type { ResourceSet, Snapshot } from '../../src/xds/snapshot';
-import type { EncodedResource } from '../../src/xds/resource';
+import type { EncodedResource } from '../../src/xds/encoded-resource';
 import { Writer } from 'protobufjs';
 import type { DeltaDiscoveryRequest } from '../../src/xds/wire';
-import { ADD_ORDER, REMOVE_ORDER, errorDetailMessage, type TypeStatus } from '../../src/xds/stream-common';
+import { ADD_ORDER, REMOVE_ORDER, errorDetailMessage, type TypeStatus } from '../../src/xds/protocol-state';
 
 const CONTROL_PLANE_ID = 'edge-xds';
 
@@ -21,19 +21,21 @@ let controlPlaneField: Buffer | undefined;
 /** config.core.v3.ControlPlane { identifier = 1 }, as field `fieldNo`. */
 function controlPlane(fieldNo: number): Buffer {
   if (!controlPlaneField) {
-    const cp = Writer.create().uint32((1 << 3) | 2).string(CONTROL_PLANE_ID).finish();
+    const cp = Writer.create()
+      .uint32((1 << 3) | 2)
+      .string(CONTROL_PLANE_ID)
+      .finish();
     controlPlaneField = Buffer.from(cp);
   }
-  return Buffer.from(Writer.create().uint32((fieldNo << 3) | 2).bytes(controlPlaneField).finish());
+  return Buffer.from(
+    Writer.create()
+      .uint32((fieldNo << 3) | 2)
+      .bytes(controlPlaneField)
+      .finish(),
+  );
 }
 let deltaControlPlane: Buffer | undefined;
-function deltaResponse(
-  systemVersion: string,
-  typeUrl: string,
-  resources: readonly EncodedResource[],
-  removed: readonly string[],
-  nonce: string,
-): Buffer {
+function deltaResponse(systemVersion: string, typeUrl: string, resources: readonly EncodedResource[], removed: readonly string[], nonce: string): Buffer {
   const head = Writer.create();
   stringField(head, 1, systemVersion);
   const tail = Writer.create();
@@ -76,8 +78,16 @@ export class ReferenceDeltaStream extends XdsStream<DeltaDiscoveryRequest> {
     const first = st === undefined;
     if (!st) {
       st = {
-        wildcard: false, names: new Set(), has: new Map(), sentSet: null, sentNonce: null, sentAt: 0,
-        ackedSet: null, awaitingAck: false, lastError: null, dirty: false,
+        wildcard: false,
+        names: new Set(),
+        has: new Map(),
+        sentSet: null,
+        sentNonce: null,
+        sentAt: 0,
+        ackedSet: null,
+        awaitingAck: false,
+        lastError: null,
+        dirty: false,
       };
       for (const [name, version] of Object.entries(req.initial_resource_versions ?? {})) st.has.set(name, version);
       this.types.set(kind, st);
@@ -147,7 +157,7 @@ export class ReferenceDeltaStream extends XdsStream<DeltaDiscoveryRequest> {
       } else if (st.has.has(name)) removed.push(name);
     }
     for (const name of st.has.keys()) {
-      if (!set.resources.has(name) && (st.wildcard && !st.names.has(name))) removed.push(name);
+      if (!set.resources.has(name) && st.wildcard && !st.names.has(name)) removed.push(name);
     }
     return { send, removed: removed.sort() };
   }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startXdsHarness, node } from '../helpers/xds-harness';
 import { XdsClient, type Received } from '../helpers/xds-client';
-import { checkEnvoyConstraints } from '../../src/xds/validate';
+import { checkEnvoyConstraints } from '../helpers/envoy-validate';
 import { eventually } from '../helpers/wait';
 
 const envoyNode = (id: string) => ({ id, user_agent_name: 'envoy', locality: { region: 'cn-east', zone: 'shanghai-a' } });
@@ -31,7 +31,10 @@ test('delta ADS: per-resource versions, only what changed, removals named', asyn
   const c = new XdsClient(h.target, envoyNode('d-proxy'), { delta: true });
   try {
     const got = await deltaSync(c);
-    assert.deepEqual(got.cluster!.resources.map((r) => r.name), ['camera', 'echo']);
+    assert.deepEqual(
+      got.cluster!.resources.map((r) => r.name),
+      ['camera', 'echo'],
+    );
     for (const r of Object.values(got)) {
       for (const res of r.resources) {
         assert.ok(res.version.length > 0, 'each resource has a version');
@@ -45,19 +48,34 @@ test('delta ADS: per-resource versions, only what changed, removals named', asyn
     await h.registry.register(node({ id: 'a2', address: '10.0.0.3' }));
     const skipped: Received[] = [];
     const eds = await c.nextOf('endpoint', 3000, skipped);
-    assert.deepEqual(skipped.map((r) => r.kind), ['cluster']);
-    assert.deepEqual(skipped[0]!.resources.map((r) => r.name), ['echo'], 'only the changed cluster is sent');
-    assert.deepEqual(eds.resources.map((r) => r.name), ['echo'], 'only the changed assignment is sent');
+    assert.deepEqual(
+      skipped.map((r) => r.kind),
+      ['cluster'],
+    );
+    assert.deepEqual(
+      skipped[0]!.resources.map((r) => r.name),
+      ['echo'],
+      'only the changed cluster is sent',
+    );
+    assert.deepEqual(
+      eds.resources.map((r) => r.name),
+      ['echo'],
+      'only the changed assignment is sent',
+    );
     c.ack(skipped[0]!);
     c.ack(eds);
 
     // Remove every camera node: after the drain grace the camera cluster goes away, named in removed_resources.
     await h.registry.deregister('c1');
-    const removal = await eventually(async () => {
-      const r = await c.next(3000);
-      c.ack(r);
-      return r.kind === 'cluster' && r.removed.includes('camera') ? r : null;
-    }, 5000, 1);
+    const removal = await eventually(
+      async () => {
+        const r = await c.next(3000);
+        c.ack(r);
+        return r.kind === 'cluster' && r.removed.includes('camera') ? r : null;
+      },
+      5000,
+      1,
+    );
     assert.deepEqual(removal!.resources, []);
   } finally {
     c.close();
@@ -90,7 +108,10 @@ test('delta: initial_resource_versions on reconnect sends only what changed; uns
   try {
     c3.deltaRequest('endpoint', { subscribe: ['camera', 'echo'], initial: known(got.endpoint!) });
     const eds = await c3.nextOf('endpoint');
-    assert.deepEqual(eds.resources.map((r) => r.name), ['echo']);
+    assert.deepEqual(
+      eds.resources.map((r) => r.name),
+      ['echo'],
+    );
     c3.ack(eds);
     c3.deltaRequest('endpoint', { unsubscribe: ['echo'] });
     await h.registry.register(node({ id: 'a3', address: '10.0.0.4' }));
@@ -128,7 +149,10 @@ test('versions are content hashes: a restart on the same database gives the same
     c3.subscribe('cluster', []);
     const cds2 = await c3.nextOf('cluster');
     assert.equal(cds2.version, cds.version);
-    assert.deepEqual(cds2.resources.map((r) => r.bytes), cds.resources.map((r) => r.bytes));
+    assert.deepEqual(
+      cds2.resources.map((r) => r.bytes),
+      cds.resources.map((r) => r.bytes),
+    );
     c3.close();
   } finally {
     c2.close();

@@ -11,7 +11,6 @@ import { encodeClusterLoadAssignmentFast } from '../../src/xds/resources/endpoin
 import type { EndpointAssignment } from '../../src/model/types';
 import { prng } from '../helpers/prng';
 
-
 const HEALTH = ['HEALTHY', 'DEGRADED', 'UNHEALTHY', 'DRAINING'] as const;
 
 test('direct CLA encoder: same bytes as encodeMessage for random assignments', () => {

@@ -12,7 +12,7 @@ import {
   packAny,
   EGRESS_NAME,
 } from '../../src/xds/resources';
-import { checkEnvoyConstraints, decodeStrict } from '../../src/xds/validate';
+import { checkEnvoyConstraints, decodeStrict } from '../helpers/envoy-validate';
 import { TYPE_URL, type ResourceKind } from '../../src/xds/protos';
 import type { ClientKind, EndpointAssignment, ServiceSpec } from '../../src/model/types';
 
@@ -53,7 +53,7 @@ function allResources(kind: ClientKind): Array<[ResourceKind, object]> {
 function grpcJsDecode(kind: ResourceKind, bytes: Buffer): { name: string; error?: string } {
   const file = { cluster: 'cluster', endpoint: 'endpoint', listener: 'listener', route: 'route-config' }[kind];
   const cls = { cluster: 'ClusterResourceType', endpoint: 'EndpointResourceType', listener: 'ListenerResourceType', route: 'RouteConfigurationResourceType' }[kind];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+
   require('@grpc/grpc-js-xds').register(); // fills the HTTP filter registry (router)
   const mod = require(`@grpc/grpc-js-xds/build/src/xds-resource-type/${file}-resource-type`);
   const context = { server: { server_uri: 'ipv4:127.0.0.1:1', channel_creds: [], server_features: [] }, bootstrap: { certificateProviders: {} } };
@@ -82,7 +82,12 @@ test('proxyless resources pass @grpc/grpc-js-xds validation', () => {
 });
 
 test('grpc-js-xds rejects what our checker rejects (hostname endpoint)', () => {
-  const cla = { cluster_name: 'x', endpoints: [{ locality: { region: 'r' }, load_balancing_weight: { value: 1 }, lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'host.example', port_value: 1 } } } }] }] };
+  const cla = {
+    cluster_name: 'x',
+    endpoints: [
+      { locality: { region: 'r' }, load_balancing_weight: { value: 1 }, lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'host.example', port_value: 1 } } } }] },
+    ],
+  };
   assert.match(grpcJsDecode('endpoint', encodeResource('endpoint', cla)).error ?? '', /not a valid IPv4 or IPv6/);
   assert.ok(checkEnvoyConstraints('endpoint', cla).some((v) => v.includes('not an IP literal')));
 });
@@ -125,7 +130,10 @@ test('CLA groups by (priority, locality), weights localities, sorts regardless o
   const b = encodeResource('endpoint', buildClusterLoadAssignment('echo', [...ENDPOINTS].reverse(), { overprovisioningFactor: 100 }));
   assert.ok(a.equals(b));
   const d = decodeStrict('envoy.config.endpoint.v3.ClusterLoadAssignment', a) as Record<string, any>;
-  assert.deepEqual(d.endpoints.map((e: any) => e.locality.sub_zone), ['edge-2', 'edge-1', 'edge-3']);
+  assert.deepEqual(
+    d.endpoints.map((e: any) => e.locality.sub_zone),
+    ['edge-2', 'edge-1', 'edge-3'],
+  );
   assert.equal(d.endpoints[0].lb_endpoints[0].health_status, 'DEGRADED');
   assert.equal(d.endpoints[2].priority, 1);
   assert.equal(d.endpoints[2].lb_endpoints[0].endpoint.address.socket_address.address, 'fd00::3');
@@ -144,7 +152,10 @@ test('CLA builder refuses input the clients would NACK', () => {
 
 test('routes: Envoy egress vhosts per http/grpc service; gRPC one config per grpc service', () => {
   const rc = buildRouteConfiguration(EGRESS_NAME, SERVICES, 'envoy');
-  assert.deepEqual(rc.virtual_hosts!.map((v) => v.name), ['echo', 'web']);
+  assert.deepEqual(
+    rc.virtual_hosts!.map((v) => v.name),
+    ['echo', 'web'],
+  );
   assert.deepEqual(rc.virtual_hosts![0].domains, ['echo', 'echo.mesh', 'echo:50051', 'echo.mesh:50051']);
   const r0 = rc.virtual_hosts![0].routes![0].route!;
   assert.equal(r0.cluster, 'echo');
@@ -155,7 +166,10 @@ test('routes: Envoy egress vhosts per http/grpc service; gRPC one config per grp
   assert.equal(r1.retry_policy!.retry_on, '5xx,reset,connect-failure,refused-stream');
   assert.deepEqual(r1.timeout, { seconds: 15, nanos: 0 });
   const g = buildRouteConfigurations(SERVICES, 'grpc');
-  assert.deepEqual(g.map((r) => r.name), ['echo']);
+  assert.deepEqual(
+    g.map((r) => r.name),
+    ['echo'],
+  );
   assert.deepEqual(g[0].virtual_hosts![0].domains, ['*']);
   assert.throws(() => buildRouteConfiguration('nope', SERVICES, 'grpc'), /no service named nope/);
   const clash = [SERVICES[0], { ...SERVICES[1], name: 'echo.mesh' }];
@@ -174,7 +188,10 @@ test('listeners: Envoy egress on 127.0.0.1:15001 with RDS; gRPC API listener per
   const custom = buildListener('envoy', undefined, { port: 16001, address: '0.0.0.0' });
   assert.equal(custom.address!.socket_address!.port_value, 16001);
   const g = buildListeners(SERVICES, 'grpc');
-  assert.deepEqual(g.map((x) => x.name), ['echo']);
+  assert.deepEqual(
+    g.map((x) => x.name),
+    ['echo'],
+  );
   const api = decodeStrict('envoy.config.listener.v3.Listener', encodeResource('listener', g[0])) as Record<string, any>;
   assert.equal(api.api_listener.api_listener.rds.route_config_name, 'echo');
   assert.equal(api.address, undefined);

@@ -6,17 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
-import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { SendBudget, NO_BUDGET } from '../../src/xds/send-budget';
 import { DeltaStream } from '../../src/xds/delta';
 import { SotwStream } from '../../src/xds/sotw';
-import { encodedResource } from '../../src/xds/resource';
+import { encodedResource } from '../../src/xds/encoded-resource';
 import { resourceSet, type Snapshot } from '../../src/xds/snapshot';
 import { TYPE_URL, RESOURCE_KINDS, type ResourceKind } from '../../src/xds/protos';
-import { serializeOutgoing } from '../../src/xds/wire';
-import type { SnapshotSource } from '../../src/xds/source';
-import type { StreamCallbacks } from '../../src/xds/stream-common';
+import type { DeltaDiscoveryRequest, DiscoveryRequest } from '../../src/xds/wire';
+import { FakeCall, FakeSource, silentCallbacks } from '../helpers/fake-stream';
 
 /** Lets the budget's send slices run until nothing is queued. */
 async function settle(b: SendBudget): Promise<void> {
@@ -26,13 +23,26 @@ async function settle(b: SendBudget): Promise<void> {
 test('send budget: admits below the limit, queues beyond it in order, wakes as bytes are released', async () => {
   const b = new SendBudget(100);
   const order: string[] = [];
-  assert.equal(b.admit(() => order.push('x')), true);
+  assert.equal(
+    b.admit(() => order.push('x')),
+    true,
+  );
   const t1 = b.take(80);
-  assert.equal(b.admit(() => order.push('y')), true, 'still below the limit');
+  assert.equal(
+    b.admit(() => order.push('y')),
+    true,
+    'still below the limit',
+  );
   const t2 = b.take(50);
   assert.equal(b.bytesInFlight, 130);
-  assert.equal(b.admit(() => order.push('a')), false);
-  assert.equal(b.admit(() => order.push('b')), false);
+  assert.equal(
+    b.admit(() => order.push('a')),
+    false,
+  );
+  assert.equal(
+    b.admit(() => order.push('b')),
+    false,
+  );
   assert.equal(b.waitingStreams, 2);
   b.release(t1); // 50 in flight: both may go (neither takes bytes here)
   assert.deepEqual(order, [], 'turns are given in the send slices, not inside release()');
@@ -52,7 +62,10 @@ test('send budget: admits below the limit, queues beyond it in order, wakes as b
   b.release(t3);
   await settle(b);
   assert.deepEqual(got, ['c'], 'd waits: c took the budget');
-  assert.equal(NO_BUDGET.admit(() => {}), true);
+  assert.equal(
+    NO_BUDGET.admit(() => {}),
+    true,
+  );
 });
 
 test('send budget: thousands of waiters are served in order, a few at a time, waiters re-queueing behind the rest', async () => {
@@ -61,11 +74,13 @@ test('send budget: thousands of waiters are served in order, a few at a time, wa
   const served: number[] = [];
   const N = 5000;
   const tickets: ReturnType<SendBudget['take']>[] = [];
-  const waiter = (i: number, requeue: boolean): (() => void) => () => {
-    served.push(i);
-    tickets.push(b.take(400)); // each turn writes 400 bytes
-    if (requeue) assert.equal(b.admit(waiter(i + N, false)), false, 'over the budget: queued again');
-  };
+  const waiter =
+    (i: number, requeue: boolean): (() => void) =>
+    () => {
+      served.push(i);
+      tickets.push(b.take(400)); // each turn writes 400 bytes
+      if (requeue) assert.equal(b.admit(waiter(i + N, false)), false, 'over the budget: queued again');
+    };
   for (let i = 0; i < N; i++) assert.equal(b.admit(waiter(i, i % 1000 === 0)), false);
   assert.equal(b.waitingStreams, N);
   b.release(hold);
@@ -77,7 +92,11 @@ test('send budget: thousands of waiters are served in order, a few at a time, wa
   }
   assert.equal(served.length, N + N / 1000);
   assert.deepEqual(served.slice(0, N), [...Array(N).keys()], 'first come, first served');
-  assert.deepEqual(served.slice(N), [0, 1000, 2000, 3000, 4000].map((i) => i + N), 're-queued waiters come after everyone who was waiting');
+  assert.deepEqual(
+    served.slice(N),
+    [0, 1000, 2000, 3000, 4000].map((i) => i + N),
+    're-queued waiters come after everyone who was waiting',
+  );
   assert.equal(b.waitingStreams, 0);
   assert.equal(b.bytesInFlight, 0);
 });
@@ -102,51 +121,49 @@ test('send budget: a reservation never released stops counting after stuckMs', a
   const b = new SendBudget(10, 100);
   b.take(10);
   let woke = false;
-  assert.equal(b.admit(() => (woke = true)), false);
+  assert.equal(
+    b.admit(() => (woke = true)),
+    false,
+  );
   await new Promise((r) => setTimeout(r, 350));
   assert.equal(woke, true);
   assert.equal(b.bytesInFlight, 0);
 });
 
-class FakeCall extends EventEmitter {
-  readonly out: Buffer[] = [];
-  pending: Array<() => void> = [];
-  constructor(private readonly all: FakeCall[]) {
-    super();
-    all.push(this);
-  }
-  getPeer(): string {
-    return 'fake';
-  }
-  write(msg: unknown, cb: () => void): boolean {
-    this.out.push(Buffer.from(serializeOutgoing(msg as Buffer)));
-    this.pending.push(cb);
-    return true;
-  }
-  end(): void {}
-}
-
 function snapshot(): Snapshot {
   const s = {} as Record<ResourceKind, ReturnType<typeof resourceSet>>;
-  for (const kind of RESOURCE_KINDS) s[kind] = resourceSet(kind, ['a', 'b', 'c'].map((n) => encodedResource(kind, n, Buffer.alloc(1000, n))));
+  for (const kind of RESOURCE_KINDS)
+    s[kind] = resourceSet(
+      kind,
+      ['a', 'b', 'c'].map((n) => encodedResource(kind, n, Buffer.alloc(1000, n))),
+    );
   return s;
 }
 
 test('streams sharing a tiny budget: one response in flight overall, the same responses as unbounded', async () => {
-  const snap = snapshot();
-  const source: SnapshotSource = { viewFor: () => 'v', acquire: () => snap, release: () => {}, watch: () => () => {} };
-  const cb: StreamCallbacks = { onStreamOpen: () => {}, onStreamClose: () => {}, onResponse: () => {}, onAck: () => {}, onNack: () => {}, onStale: () => {} };
+  const source = new FakeSource(snapshot());
   const run = async (budget: SendBudget): Promise<{ out: Buffer[][]; maxPending: number }> => {
     const calls: FakeCall[] = [];
     for (let i = 0; i < 10; i++) {
-      const call = new FakeCall(calls) as unknown as ServerDuplexStream<never, Buffer>;
-      if (i % 2 === 0) new SotwStream(call as never, source, cb, 'ads', budget);
-      else new DeltaStream(call as never, source, cb, 'ads', budget);
+      const call = new FakeCall();
+      calls.push(call);
+      if (i % 2 === 0) new SotwStream(call.asServerCall<DiscoveryRequest>(), source, silentCallbacks, 'ads', budget);
+      else new DeltaStream(call.asServerCall<DeltaDiscoveryRequest>(), source, silentCallbacks, 'ads', budget);
       for (const kind of RESOURCE_KINDS) {
         const names = kind === 'endpoint' || kind === 'route' ? ['a', 'c'] : [];
-        (call as unknown as FakeCall).emit('data', i % 2 === 0
-          ? { type_url: TYPE_URL[kind], node: { id: `p${i}` }, resource_names: names, version_info: '', response_nonce: '' }
-          : { type_url: TYPE_URL[kind], node: { id: `p${i}` }, resource_names_subscribe: names, resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: '' });
+        call.emit(
+          'data',
+          i % 2 === 0
+            ? { type_url: TYPE_URL[kind], node: { id: `p${i}` }, resource_names: names, version_info: '', response_nonce: '' }
+            : {
+                type_url: TYPE_URL[kind],
+                node: { id: `p${i}` },
+                resource_names_subscribe: names,
+                resource_names_unsubscribe: [],
+                initial_resource_versions: {},
+                response_nonce: '',
+              },
+        );
       }
     }
     let maxPending = 0;
@@ -155,11 +172,7 @@ test('streams sharing a tiny budget: one response in flight overall, the same re
       const pending = calls.reduce((a, c) => a + c.pending.length, 0);
       maxPending = Math.max(maxPending, pending);
       if (pending === 0) break;
-      for (const c of calls) {
-        const p = c.pending;
-        c.pending = [];
-        for (const f of p) f();
-      }
+      for (const c of calls) c.release();
     }
     for (const c of calls) c.emit('end');
     return { out: calls.map((c) => c.out), maxPending };
@@ -170,6 +183,10 @@ test('streams sharing a tiny budget: one response in flight overall, the same re
   assert.equal(tight.maxPending, 1, 'a 1-byte budget: one response in flight overall');
   for (let i = 0; i < 10; i++) {
     assert.equal(tight.out[i]!.length, 4, `stream ${i}: one response per type`);
-    assert.deepEqual(tight.out[i]!.map((b) => b.toString('base64')), free.out[i]!.map((b) => b.toString('base64')), `stream ${i}: same responses`);
+    assert.deepEqual(
+      tight.out[i]!.map((b) => b.toString('base64')),
+      free.out[i]!.map((b) => b.toString('base64')),
+      `stream ${i}: same responses`,
+    );
   }
 });

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EdgeNode, RegistryView } from '../../src/registry/types';
+import type { EdgeNode, RegistryView } from '../../src/domain';
 import { DEFAULT_WEIGHTS_CONFIG } from '../../src/model';
 import { SnapshotBuilder } from '../../src/xds/snapshot-builder';
 import { FlushScheduler, WeightPushLimiter } from '../../src/xds/flush-scheduler';
@@ -151,7 +151,10 @@ test('view cache: reference counts, idle eviction, publish only on change', () =
   assert.equal(c.collectIdle(1000), 0, 'not idle long enough');
   now += 600;
   const dropped: string[] = [];
-  assert.equal(c.collectIdle(1000, (x) => dropped.push(x.key)), 1);
+  assert.equal(
+    c.collectIdle(1000, (x) => dropped.push(x.key)),
+    1,
+  );
   assert.deepEqual(dropped, ['k']);
   assert.equal(c.has('k'), false);
 });

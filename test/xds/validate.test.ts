@@ -11,7 +11,7 @@ import {
   packAny,
   EGRESS_NAME,
 } from '../../src/xds/resources';
-import { checkEnvoyConstraints, decodeStrict, StrictDecodeError } from '../../src/xds/validate';
+import { checkEnvoyConstraints, decodeStrict, StrictDecodeError } from '../helpers/envoy-validate';
 import type { ServiceSpec } from '../../src/model/types';
 import { envoyType } from '../../src/xds/protos';
 
@@ -33,14 +33,22 @@ test('decodeStrict rejects an unknown field injected into the bytes', () => {
   const w = protobuf.Writer.create();
   w.uint32((999 << 3) | 0).uint32(7);
   const bad = Buffer.concat([good, w.finish()]);
-  assert.throws(() => decodeStrict(CLUSTER_TYPE, bad), (e: unknown) => e instanceof StrictDecodeError && /unknown field 999/.test((e as Error).message));
+  assert.throws(
+    () => decodeStrict(CLUSTER_TYPE, bad),
+    (e: unknown) => e instanceof StrictDecodeError && /unknown field 999/.test((e as Error).message),
+  );
   assert.ok(has(checkEnvoyConstraints('cluster', bad), /unknown field 999/));
   // protobufjs itself accepts it silently
   assert.doesNotThrow(() => envoyType(CLUSTER_TYPE).decode(bad));
 });
 
 test('decodeStrict rejects unknown fields nested inside an Any payload', () => {
-  const router = Buffer.from(protobuf.Writer.create().uint32((77 << 3) | 2).string('x').finish());
+  const router = Buffer.from(
+    protobuf.Writer.create()
+      .uint32((77 << 3) | 2)
+      .string('x')
+      .finish(),
+  );
   const listener = buildApiListener('echo');
   const hcm = decodeStrict('envoy.config.listener.v3.Listener', encodeResource('listener', listener)) as Record<string, any>;
   assert.ok(hcm.api_listener);
@@ -68,7 +76,13 @@ test('decodeStrict rejects wire-type mismatches, unknown Any types, truncation',
 });
 
 test('checker catches CLA violations: priority gap, missing locality weight, duplicates, hostnames, ports, drops', () => {
-  const gap = { cluster_name: 'x', endpoints: [{ locality: loc(1), load_balancing_weight: { value: 1 }, lb_endpoints: [lbe('10.0.0.1')] }, { locality: loc(2), priority: 2, load_balancing_weight: { value: 1 }, lb_endpoints: [lbe('10.0.0.2')] }] };
+  const gap = {
+    cluster_name: 'x',
+    endpoints: [
+      { locality: loc(1), load_balancing_weight: { value: 1 }, lb_endpoints: [lbe('10.0.0.1')] },
+      { locality: loc(2), priority: 2, load_balancing_weight: { value: 1 }, lb_endpoints: [lbe('10.0.0.2')] },
+    ],
+  };
   assert.ok(has(checkEnvoyConstraints('endpoint', gap), /priority 1 missing/));
   const noWeight = { cluster_name: 'x', endpoints: [{ locality: loc(1), lb_endpoints: [lbe('10.0.0.1')] }] };
   assert.ok(has(checkEnvoyConstraints('endpoint', noWeight), /endpoints\[0\]\.load_balancing_weight: missing/));

@@ -10,8 +10,13 @@ function reference(buf: Buffer): Record<string, unknown> {
   return t.toObject(t.decode(buf), { longs: String, enums: String, defaults: true, arrays: true, objects: true, oneofs: true });
 }
 const plain = (r: ReturnType<typeof decodeDiscoveryRequest>): Record<string, unknown> => ({
-  version_info: r.version_info, node: r.node, resource_names: r.resource_names, type_url: r.type_url,
-  response_nonce: r.response_nonce, error_detail: r.error_detail, resource_locators: r.resource_locators,
+  version_info: r.version_info,
+  node: r.node,
+  resource_names: r.resource_names,
+  type_url: r.type_url,
+  response_nonce: r.response_nonce,
+  error_detail: r.error_detail,
+  resource_locators: r.resource_locators,
 });
 
 test('DiscoveryRequest: the scanning decoder gives what protobufjs decodes, for ACKs, first requests and NACKs', () => {
@@ -47,11 +52,7 @@ test('DiscoveryRequest: different names, different bytes; names split by another
   const b = decodeDiscoveryRequest(encodeDiscoveryRequest({ resource_names: ['b', 'a'], response_nonce: '1' }));
   assert.equal(a.namesRaw!.equals(b.namesRaw!), false);
   // names (3), type_url (4), names (3): not contiguous.
-  const split = Buffer.concat([
-    encodeDiscoveryRequest({ resource_names: ['x'] }),
-    encodeDiscoveryRequest({ type_url: 't' }),
-    encodeDiscoveryRequest({ resource_names: ['y'] }),
-  ]);
+  const split = Buffer.concat([encodeDiscoveryRequest({ resource_names: ['x'] }), encodeDiscoveryRequest({ type_url: 't' }), encodeDiscoveryRequest({ resource_names: ['y'] })]);
   const got = decodeDiscoveryRequest(split);
   assert.deepEqual(got.resource_names, ['x', 'y']);
   assert.equal(got.type_url, 't');
@@ -62,7 +63,7 @@ test('DiscoveryRequest: different names, different bytes; names split by another
 });
 
 test('encodedResource: the SotW and delta fields are what protobufjs encodes for Any and Resource', async () => {
-  const { encodedResource } = await import('../../src/xds/resource');
+  const { encodedResource } = await import('../../src/xds/encoded-resource');
   const { TYPE_URL } = await import('../../src/xds/protos');
   const anyType = envoyType('google.protobuf.Any');
   const resourceType = envoyType('envoy.service.discovery.v3.Resource');

@@ -79,10 +79,7 @@ function clamp(v: number, lo: number, hi: number): number {
  */
 export function circuitLimits(spec: Pick<ServiceSpec, 'totalMaxRps' | 'endpointCount'>, inFlightMs = DEFAULT_IN_FLIGHT_MS): CircuitLimits {
   const floor = Math.max(MIN_MAX_REQUESTS, MIN_REQUESTS_PER_ENDPOINT * Math.max(0, Math.floor(spec.endpointCount)));
-  const derived =
-    spec.totalMaxRps > 0 && Number.isFinite(spec.totalMaxRps)
-      ? Math.ceil((spec.totalMaxRps * inFlightMs) / 1000)
-      : UNKNOWN_CAPACITY_MAX_REQUESTS;
+  const derived = spec.totalMaxRps > 0 && Number.isFinite(spec.totalMaxRps) ? Math.ceil((spec.totalMaxRps * inFlightMs) / 1000) : UNKNOWN_CAPACITY_MAX_REQUESTS;
   const maxRequests = clamp(derived, Math.min(floor, MAX_MAX_REQUESTS), MAX_MAX_REQUESTS);
   return {
     maxRequests,

@@ -65,9 +65,7 @@ export function buildClusterLoadAssignment(service: string, endpoints: EndpointA
     if (!g) groups.set(key, (g = { priority: e.priority, locality: e.locality, eps: [] }));
     g.eps.push(e);
   }
-  const sorted = [...groups.values()].sort(
-    (a, b) => a.priority - b.priority || cmp(localityKey(a.locality), localityKey(b.locality)),
-  );
+  const sorted = [...groups.values()].sort((a, b) => a.priority - b.priority || cmp(localityKey(a.locality), localityKey(b.locality)));
   const localities: LocalityLbEndpoints[] = sorted.map((g) => {
     const eps = [...g.eps].sort((a, b) => cmp(a.address, b.address) || a.port - b.port);
     const lb: LbEndpoint[] = eps.map((e) => ({

@@ -18,16 +18,7 @@ export {
   DEFAULT_NUM_RETRIES,
 } from './route';
 export type { RouteOptions } from './route';
-export {
-  buildListener,
-  buildListeners,
-  buildEgressListener,
-  buildApiListener,
-  HCM_TYPE,
-  ROUTER_TYPE,
-  DEFAULT_EGRESS_ADDRESS,
-  DEFAULT_EGRESS_PORT,
-} from './listener';
+export { buildListener, buildListeners, buildEgressListener, buildApiListener, HCM_TYPE, ROUTER_TYPE, DEFAULT_EGRESS_ADDRESS, DEFAULT_EGRESS_PORT } from './listener';
 export type { EgressListenerOptions } from './listener';
 export { packAny, encodeResource, encodeMessage, canonicalize, durationMs, RESOURCE_TYPE_NAME } from './encode';
 export type { Cluster } from '../generated/envoy/config/cluster/v3/Cluster';

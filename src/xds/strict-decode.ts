@@ -6,7 +6,7 @@
  * resolve in envoyRoot() (Any payloads are walked recursively).
  */
 import * as protobuf from 'protobufjs';
-import { envoyRoot } from '../protos';
+import { envoyRoot } from './protos';
 
 const WT_VARINT = 0;
 const WT_I64 = 1;
@@ -60,14 +60,7 @@ function skipScalar(r: protobuf.Reader, wt: number): void {
   }
 }
 
-function checkValue(
-  r: protobuf.Reader,
-  wt: number,
-  type: string,
-  resolved: protobuf.Type | protobuf.Enum | null,
-  repeated: boolean,
-  path: string,
-): Uint8Array | undefined {
+function checkValue(r: protobuf.Reader, wt: number, type: string, resolved: protobuf.Type | protobuf.Enum | null, repeated: boolean, path: string): Uint8Array | undefined {
   const expected = expectedWireType(type, resolved);
   const packable = repeated && (protobuf.types.packed as Record<string, number | undefined>)[type] !== undefined;
   if (packable && wt === WT_LEN && expected !== WT_LEN) {

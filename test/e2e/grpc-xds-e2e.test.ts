@@ -18,7 +18,7 @@ import { waitFor, sleep } from '../helpers/wait';
 // Load grpc-js-xds (and its protos) before any backend runs in this process:
 // loading blocks the event loop long enough to delay the backends' heartbeats.
 // The bootstrap is read later, when the first xds: channel is created.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const grpcXds = require('@grpc/grpc-js-xds') as { register(): void };
 grpcXds.register();
 
@@ -48,12 +48,15 @@ before(async () => {
       }),
     );
   }
-  await waitFor(async () => {
-    const r = await fetch(`${server.baseUrl}/v1/nodes?state=healthy`);
-    const body = (await r.json()) as { nodes?: unknown[] } | unknown[];
-    const list = Array.isArray(body) ? body : body.nodes ?? [];
-    return list.length === 3;
-  }, { timeoutMs: 10_000, message: 'three healthy backends' });
+  await waitFor(
+    async () => {
+      const r = await fetch(`${server.baseUrl}/v1/nodes?state=healthy`);
+      const body = (await r.json()) as { nodes?: unknown[] } | unknown[];
+      const list = Array.isArray(body) ? body : (body.nodes ?? []);
+      return list.length === 3;
+    },
+    { timeoutMs: 10_000, message: 'three healthy backends' },
+  );
   const bootstrap = renderGrpcBootstrap({
     nodeId: 'e2e-client',
     locality: { region: 'cn-east', zone: 'shanghai-a', subZone: '' },
@@ -92,7 +95,9 @@ test('grpc-js-xds client reaches every registered backend through xds:///echo', 
   const dump = (await (await fetch(`${server.baseUrl}/v1/config_dump/e2e-client`)).json()) as { node: { userAgentName: string }; types: Record<string, { state: string }> };
   assert.match(dump.node.userAgentName, /gRPC/);
   for (const t of ['listener', 'route', 'cluster', 'endpoint']) assert.equal(dump.types[t]?.state, 'acked', `${t} acked`);
-  const { connections } = (await (await fetch(`${server.baseUrl}/v1/xds/connections`)).json()) as { connections: Array<{ node: string; kind: string; protocol: string; view: string }> };
+  const { connections } = (await (await fetch(`${server.baseUrl}/v1/xds/connections`)).json()) as {
+    connections: Array<{ node: string; kind: string; protocol: string; view: string }>;
+  };
   const mine = connections.find((c) => c.node === 'e2e-client');
   assert.ok(mine, 'the client is listed among the xDS connections');
   assert.equal(mine.kind, 'grpc');
@@ -122,10 +127,13 @@ test('a backend that stops heartbeating stops receiving RPCs within 3 heartbeat 
   assert.deepEqual(errors, [], 'no RPC fails while traffic moves');
   // It comes back once it heartbeats again.
   victim.resumeHeartbeats();
-  await waitFor(async () => {
-    const r = await call();
-    return 'nodeId' in r && r.nodeId === 'site-0';
-  }, { timeoutMs: 5000, intervalMs: 1, message: 'site-0 back in traffic' });
+  await waitFor(
+    async () => {
+      const r = await call();
+      return 'nodeId' in r && r.nodeId === 'site-0';
+    },
+    { timeoutMs: 5000, intervalMs: 1, message: 'site-0 back in traffic' },
+  );
 });
 
 function metricValue(text: string, re: RegExp): number {
@@ -135,14 +143,26 @@ function metricValue(text: string, re: RegExp): number {
 
 test('an EDS change to one cluster is pushed alone, and grpc-js-xds keeps the other cluster (SotW EDS is not full-state)', async () => {
   const other = await startEchoBackend({
-    host: '127.0.0.1', port: 0, nodeId: 'site-b', serviceName: 'echo-b', region: 'cn-east', zone: 'shanghai-a',
-    location: { lat: 31.23, lon: 121.47 }, capacity: { maxRps: 500 },
-    registry: { urls: [server.baseUrl], heartbeatIntervalMs: HEARTBEAT_MS, load: () => ({ cpu: 0.2, memory: 0.2, network: 0.1 }), network: () => ({ latencyMs: 5, jitterMs: 1, packetLoss: 0 }) },
+    host: '127.0.0.1',
+    port: 0,
+    nodeId: 'site-b',
+    serviceName: 'echo-b',
+    region: 'cn-east',
+    zone: 'shanghai-a',
+    location: { lat: 31.23, lon: 121.47 },
+    capacity: { maxRps: 500 },
+    registry: {
+      urls: [server.baseUrl],
+      heartbeatIntervalMs: HEARTBEAT_MS,
+      load: () => ({ cpu: 0.2, memory: 0.2, network: 0.1 }),
+      network: () => ({ latencyMs: 5, jitterMs: 1, packetLoss: 0 }),
+    },
   });
   const clientB = new (loadEcho().Client)('xds:///echo-b', grpc.credentials.createInsecure());
-  const callB = (): Promise<string> => new Promise((resolve) => {
-    clientB.Echo({ message: 'hi' }, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err, reply) => resolve(err ? `error ${err.code} ${err.details}` : reply!.nodeId));
-  });
+  const callB = (): Promise<string> =>
+    new Promise((resolve) => {
+      clientB.Echo({ message: 'hi' }, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err, reply) => resolve(err ? `error ${err.code} ${err.details}` : reply!.nodeId));
+    });
   const victim = backends[1]!;
   try {
     await waitFor(async () => (await callB()) === 'site-b', { timeoutMs: 10_000, intervalMs: 50, message: 'echo-b reachable' });
@@ -171,7 +191,9 @@ test('an EDS change to one cluster is pushed alone, and grpc-js-xds keeps the ot
     assert.ok(responses >= 1, 'the change was pushed');
     // A full SotW set would carry 2 assignments per response; the changed cluster alone carries 1.
     assert.ok(carried < 2 * responses, `EDS responses carried only the changed assignment (${carried} assignments in ${responses} responses)`);
-    const dump = (await (await fetch(`${server.baseUrl}/v1/config_dump/e2e-client`)).json()) as { types: Record<string, { state: string; lastError: unknown; resources: Array<{ name: string }> }> };
+    const dump = (await (await fetch(`${server.baseUrl}/v1/config_dump/e2e-client`)).json()) as {
+      types: Record<string, { state: string; lastError: unknown; resources: Array<{ name: string }> }>;
+    };
     assert.equal(dump.types.endpoint?.state, 'acked');
     assert.equal(dump.types.endpoint?.lastError, null);
     assert.deepEqual(dump.types.endpoint?.resources.map((r) => r.name).sort(), ['echo', 'echo-b']);

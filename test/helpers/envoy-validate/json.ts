@@ -8,8 +8,8 @@
  * Any with "@type", Timestamp RFC 3339, FieldMask string), null as "unset".
  */
 import * as protobuf from 'protobufjs';
-import { envoyRoot } from '../protos';
-import { resolveTypeUrl } from './wire';
+import { envoyRoot } from '../../../src/xds/protos';
+import { resolveTypeUrl } from '../../../src/xds/strict-decode';
 
 type J = unknown;
 type Obj = Record<string, unknown>;

@@ -5,12 +5,12 @@
  */
 import { isIP } from 'node:net';
 import * as protobuf from 'protobufjs';
-import { envoyRoot, type ResourceKind } from '../protos';
-import { encodeResource, RESOURCE_TYPE_NAME } from '../resources/encode';
-import { resolveTypeUrl, walk } from './wire';
+import { envoyRoot, type ResourceKind } from '../../../src/xds/protos';
+import { encodeResource, RESOURCE_TYPE_NAME } from '../../../src/xds/resources/encode';
+import { resolveTypeUrl, walk } from '../../../src/xds/strict-decode';
 import { durationProblem, durationSeconds, pgvViolations } from './pgv';
 
-type O = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type O = Record<string, any>;
 
 const PLAIN: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true, arrays: true, objects: true, oneofs: true };
 const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';

@@ -5,14 +5,12 @@
  * and checked as well.
  */
 import * as protobuf from 'protobufjs';
-import { resolveTypeUrl } from './wire';
+import { resolveTypeUrl } from '../../../src/xds/strict-decode';
 
 type Rules = Record<string, unknown>;
 type Msg = Record<string, unknown>;
 
-const WRAPPERS = new Set(
-  ['Double', 'Float', 'Int64', 'UInt64', 'Int32', 'UInt32', 'Bool', 'String', 'Bytes'].map((n) => `.google.protobuf.${n}Value`),
-);
+const WRAPPERS = new Set(['Double', 'Float', 'Int64', 'UInt64', 'Int32', 'UInt32', 'Bool', 'String', 'Bytes'].map((n) => `.google.protobuf.${n}Value`));
 
 function rulesOf(field: protobuf.Field): Rules | undefined {
   const parsed = field.parsedOptions as Array<Record<string, unknown>> | undefined;

@@ -3,7 +3,7 @@
  * `docker-compose config -q` accepts it (skipped without docker-compose), every
  * edge-xds / demo command uses only flags the CLIs know, and ports match the
  * CLI defaults. (The bootstrap commands themselves are run and their output
- * strictly checked in test/cli/bootstrap.test.ts.)
+ * strictly checked in test/e2e/bootstrap.test.ts.)
  */
 import { describe, test, TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -109,7 +109,10 @@ describe('examples/multi-region/docker-compose.yml', () => {
       assert.ok(name.startsWith(valueOf(c, '--region')[0]!), `${name} serves its own region`);
       assert.match(valueOf(c, '--location')[0]!, /^-?\d+(\.\d+)?,-?\d+(\.\d+)?$/, `${name} --location`);
       const adv = valueOf(c, '--advertise-address')[0];
-      assert.ok(Object.values(s.networks ?? {}).some((n) => n?.ipv4_address === adv), `${name} advertises one of its own addresses (${adv})`);
+      assert.ok(
+        Object.values(s.networks ?? {}).some((n) => n?.ipv4_address === adv),
+        `${name} advertises one of its own addresses (${adv})`,
+      );
     }
   });
 
@@ -142,7 +145,9 @@ describe('examples/multi-region/docker-compose.yml', () => {
 
   test('demo backends and load generators parse with their own CLIs', () => {
     const parseWith = (build: () => Command, name: string, args: string[]): void => {
-      const cmd = build().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+      const cmd = build()
+        .exitOverride()
+        .configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
       try {
         cmd.parse(args, { from: 'user' });
       } catch (err) {

@@ -93,12 +93,7 @@ export function decimalValue(text: string): number {
 }
 
 /** A query parameter that is a plain decimal integer (not "0x10", "1e3", "" or " 5", which Number() would take). */
-const queryInt = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, { message: 'must be a decimal integer' })
-    .transform(decimalValue)
-    .pipe(z.number().int().min(min).max(max));
+const queryInt = (min: number, max: number) => z.string().regex(/^\d+$/, { message: 'must be a decimal integer' }).transform(decimalValue).pipe(z.number().int().min(min).max(max));
 
 export const eventsQuerySchema = z.strictObject({
   since: queryInt(0, Number.MAX_SAFE_INTEGER).default(0),

@@ -96,9 +96,7 @@ export interface RegistryEvent {
  * `services` names every service whose endpoints may differ because of it
  * (for a re-registration, the union of old and new services).
  */
-export type RegistryChange =
-  | { kind: 'node'; nodeId: string; services: string[]; event: RegistryEventType }
-  | { kind: 'heartbeat'; nodeId: string; services: string[] };
+export type RegistryChange = { what: 'node'; nodeId: string; services: string[]; event: RegistryEventType } | { what: 'heartbeat'; nodeId: string; services: string[] };
 
 export interface NodeFilter {
   region?: string;

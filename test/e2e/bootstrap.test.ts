@@ -15,7 +15,7 @@ import { CLI_PATH, startCliServer, type CliServer } from '../helpers/cli-server'
 import { registration } from '../helpers/fixtures';
 import { request } from '../helpers/http';
 import { makeTempDir, removeDir } from '../helpers/tmp';
-import { checkBootstrapYaml } from '../../src/xds/validate';
+import { checkBootstrapYaml } from '../helpers/envoy-validate';
 import { renderEnvoyBootstrap } from '../../src/bootstrap';
 
 interface Run {
@@ -100,14 +100,40 @@ describe('offline: rendered locally', () => {
   test('sidecar and gateway, delta and sotw, pass the strict check and equal renderEnvoyBootstrap', async () => {
     for (const role of ['sidecar', 'gateway'] as const) {
       for (const mode of ['delta', 'sotw'] as const) {
-        const args = ['bootstrap', '--node-id', `n-${role}`, '--region', 'cn-east', '--zone', 'cn-east-sh', '--sub-zone', 'rack-1',
-          '--xds-server', '10.0.0.2:18000', '--xds-server', 'relay-2.cn-east.lan:18000', '--xds-server', '[fd00::1]:18000', '--role', role, '--mode', mode];
+        const args = [
+          'bootstrap',
+          '--node-id',
+          `n-${role}`,
+          '--region',
+          'cn-east',
+          '--zone',
+          'cn-east-sh',
+          '--sub-zone',
+          'rack-1',
+          '--xds-server',
+          '10.0.0.2:18000',
+          '--xds-server',
+          'relay-2.cn-east.lan:18000',
+          '--xds-server',
+          '[fd00::1]:18000',
+          '--role',
+          role,
+          '--mode',
+          mode,
+        ];
         const r = await cli(args);
         assert.equal(r.code, 0, r.stderr);
         assert.deepEqual(checkBootstrapYaml(r.stdout), [], `${role}/${mode}`);
         const expected = renderEnvoyBootstrap({
-          nodeId: `n-${role}`, locality: { region: 'cn-east', zone: 'cn-east-sh', subZone: 'rack-1' }, role, mode,
-          xdsServers: [{ host: '10.0.0.2', port: 18000 }, { host: 'relay-2.cn-east.lan', port: 18000 }, { host: 'fd00::1', port: 18000 }],
+          nodeId: `n-${role}`,
+          locality: { region: 'cn-east', zone: 'cn-east-sh', subZone: 'rack-1' },
+          role,
+          mode,
+          xdsServers: [
+            { host: '10.0.0.2', port: 18000 },
+            { host: 'relay-2.cn-east.lan', port: 18000 },
+            { host: 'fd00::1', port: 18000 },
+          ],
         });
         assert.equal(r.stdout, expected);
       }

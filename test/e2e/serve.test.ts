@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
-import type { EdgeNode, RegistryEvent } from '../../src/registry';
+import type { EdgeNode, RegistryEvent } from '../../src/domain';
 import { CLI_PATH, HEARTBEAT, client, makeTempDir, registration, removeDir, request, startCliServer, waitFor } from '../helpers';
 
 const dir = makeTempDir('edge-xds-cli-test-');
@@ -33,7 +33,10 @@ test('serve: ports 0, ready file, /readyz, gRPC health on the xDS port, SIGTERM 
     assert.equal(ready.status, 200);
     assert.equal(await grpcHealth(srv.xdsPort), 'SERVING');
     // the structured line with the real ports
-    const line = srv.output().split('\n').find((l) => l.includes('"msg":"listening"'));
+    const line = srv
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"msg":"listening"'));
     assert.ok(line, srv.output());
     const parsed = JSON.parse(line as string) as { httpPort: number; xdsPort: number };
     assert.equal(parsed.httpPort, srv.httpPort);
@@ -86,7 +89,10 @@ test('SIGTERM flushes queued heartbeats: every 204 is durable, exit 0 well withi
     const stopping = srv.stop('SIGTERM');
     const statuses = (await Promise.all(pending)).map((r) => r.status);
     assert.ok(Date.now() - t0 < 2500, 'answered by the shutdown flush, not by the 3 s timer');
-    assert.deepEqual(statuses, ids.map(() => 204));
+    assert.deepEqual(
+      statuses,
+      ids.map(() => 204),
+    );
     stop = await stopping;
   } finally {
     await srv.stop();

@@ -1,19 +1,33 @@
 /**
- * The lifecycle both xDS stream flavours share: the gRPC call's events, who
- * the proxy is and which view it gets (first request), the per-type service
- * check, closing and failing with a status.
+ * The base of both xDS stream kinds: the gRPC call's events, who the proxy is
+ * and which view it gets (first request), the per-type service check, the
+ * send path (one response in flight, the server-wide send budget), reporting
+ * ACKs and NACKs to the callbacks, closing and failing with a status.
  */
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { kindOfTypeUrl, TYPE_URL, type ResourceKind } from './protos';
-import { proxyIdentity, type ProxyIdentity, type ViewKey } from './proxy';
+import { boundedString, proxyIdentity, type ProxyIdentity, type ViewKey } from './proxy';
 import type { SnapshotSource } from './source';
 import type { ResourceSet, Snapshot } from './snapshot';
 import type { EnvoyNode } from './wire';
 import { NO_BUDGET, type SendBudget } from './send-budget';
-import { newStreamId, type StreamCallbacks, type StreamInfo, type TypeStatus, type XdsProtocol, type XdsServiceName } from './stream-common';
+import type { Refusal, StreamCallbacks, StreamInfo, XdsProtocol, XdsServiceName } from './stream-callbacks';
+import type { Answer, TypeState, TypeStatus } from './protocol-state';
+import { standaloneStreamCaches, type SharedStreamCaches } from './stream-caches';
+import { XDS_LIMITS } from './limits';
+
+/**
+ * What the decoder hands a stream instead of a request it would not decode
+ * (too large, not a valid message): the stream ends with its status.
+ */
+export class RejectedRequest {
+  constructor(readonly refusal: Refusal) {}
+}
+
+let nextStreamId = 1;
 
 export abstract class XdsStream<Req> implements StreamInfo {
-  readonly id = newStreamId();
+  readonly id = nextStreamId++;
   abstract readonly protocol: XdsProtocol;
   readonly openedAt = Date.now();
   readonly peer: string;
@@ -27,15 +41,25 @@ export abstract class XdsStream<Req> implements StreamInfo {
   private budgetGranted = false;
 
   constructor(
-    protected readonly call: ServerDuplexStream<Req, Buffer>,
+    protected readonly call: ServerDuplexStream<Req | RejectedRequest, Buffer>,
     protected readonly source: SnapshotSource,
     protected readonly callbacks: StreamCallbacks,
     readonly service: XdsServiceName,
     protected readonly budget: SendBudget = NO_BUDGET,
+    /** Shared with the server's other streams (subscriptions, encoded responses, diffs). */
+    protected readonly caches: SharedStreamCaches = standaloneStreamCaches(),
   ) {
     this.peer = call.getPeer();
-    call.on('data', (req: Req) => {
-      if (!this.closed) this.onRequest(req);
+    call.on('data', (req: Req | RejectedRequest) => {
+      if (this.closed) return;
+      if (req instanceof RejectedRequest) return this.refuse(req.refusal);
+      try {
+        this.onRequest(req);
+      } catch (err) {
+        // A bug handling one request ends that stream, not the process.
+        this.callbacks.onError?.(this, err);
+        this.fail(status.INTERNAL, 'internal error while handling the request');
+      }
     });
     call.on('end', () => {
       this.close();
@@ -116,6 +140,18 @@ export abstract class XdsStream<Req> implements StreamInfo {
       done();
     });
   }
+  /**
+   * Applies a request's response_nonce and error_detail to one type
+   * (protocol-state.ts) and reports the ACK, NACK or stale answer.
+   */
+  protected answer(st: TypeState, nonce: string, errorDetail: { code?: number; message?: string } | null | undefined, versionInfo?: string): Answer {
+    const a = st.answer(nonce, errorDetail, versionInfo);
+    if (a === 'ack') this.callbacks.onAck(this, st.kind, st.ackedVersion ?? '', Date.now() - st.sentAt);
+    else if (a === 'nack') this.callbacks.onNack(this, st.kind, st.sentVersion, st.lastError!.message);
+    else if (a !== 'repeat') this.callbacks.onStale(this, st.kind);
+    return a;
+  }
+
   protected abstract onSnapshot(s: Snapshot): void;
   abstract status(): Partial<Record<ResourceKind, TypeStatus>>;
   abstract ackedResources(kind: ResourceKind): { set: ResourceSet; names: string[] } | null;
@@ -127,7 +163,8 @@ export abstract class XdsStream<Req> implements StreamInfo {
   protected kindOf(typeUrl: string): ResourceKind | undefined {
     if (this.service !== 'ads') {
       if (typeUrl && typeUrl !== TYPE_URL[this.service]) {
-        this.fail(status.INVALID_ARGUMENT, `this service serves ${TYPE_URL[this.service]}, not ${typeUrl}`);
+        const asked = boundedString(typeUrl, 200);
+        this.refuse({ reason: 'invalid_request', code: status.INVALID_ARGUMENT, details: `this service serves ${TYPE_URL[this.service]}, not ${asked}` });
         return undefined;
       }
       return this.service;
@@ -135,20 +172,40 @@ export abstract class XdsStream<Req> implements StreamInfo {
     return kindOfTypeUrl(typeUrl);
   }
 
-  /** On the first request: who the proxy is, its view, and the view's snapshot. False when the stream failed. */
+  /**
+   * On the first request: who the proxy is (a bounded copy of its Node), its
+   * view, and the view's snapshot. False when the stream was refused.
+   */
   protected identify(node: EnvoyNode | null | undefined): boolean {
     if (this.proxy) return true;
     if (!node || !node.id) {
-      this.fail(status.INVALID_ARGUMENT, 'the first request on an xDS stream must carry node.id');
+      this.refuse({ reason: 'invalid_request', code: status.INVALID_ARGUMENT, details: 'the first request on an xDS stream must carry node.id' });
+      return false;
+    }
+    if (node.id.length > XDS_LIMITS.maxNodeIdChars) {
+      const details = `node.id is ${node.id.length} characters long; the limit is ${XDS_LIMITS.maxNodeIdChars}`;
+      this.refuse({ reason: 'invalid_request', code: status.INVALID_ARGUMENT, details });
       return false;
     }
     this.proxy = proxyIdentity(node);
+    const refusal = this.callbacks.onIdentify?.(this) ?? null;
+    if (refusal) {
+      this.refuse(refusal);
+      return false;
+    }
     this.view = this.source.viewFor(this.proxy);
     this.snapshot = this.source.acquire(this.view);
     this.unwatch = this.source.watch(this.view, (s) => {
       if (!this.closed) this.onSnapshot(s);
     });
     return true;
+  }
+
+  /** Ends the stream for a reason the server counts (limits, bad requests). */
+  protected refuse(r: Refusal): void {
+    if (this.closed) return;
+    this.callbacks.onRefused?.(this, r);
+    this.fail(r.code, r.details);
   }
 
   protected fail(code: status, details: string): void {

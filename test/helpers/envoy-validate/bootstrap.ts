@@ -7,12 +7,12 @@
 import { isIP } from 'node:net';
 import * as protobuf from 'protobufjs';
 import { parse as parseYaml } from 'yaml';
-import { envoyRoot } from '../protos';
-import type { Bootstrap } from '../generated/envoy/config/bootstrap/v3/Bootstrap';
+import { envoyRoot } from '../../../src/xds/protos';
+import type { Bootstrap } from '../../../src/xds/generated/envoy/config/bootstrap/v3/Bootstrap';
 import { StrictJson } from './json';
 import { pgvViolations } from './pgv';
 
-type O = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type O = Record<string, any>;
 
 export const BOOTSTRAP_TYPE = 'envoy.config.bootstrap.v3.Bootstrap';
 const PLAIN: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true, arrays: true, objects: true, oneofs: true };
@@ -40,7 +40,8 @@ function checkApiConfigSource(a: O, path: string, clusters: Set<string>, out: st
   if (grpc && services.length === 0) out.push(`${path}.grpc_services: empty (${a.api_type} needs a gRPC service)`);
   services.forEach((g, i) => {
     const name = g.envoy_grpc?.cluster_name;
-    if (g.target_specifier === 'envoy_grpc' && !clusters.has(name)) out.push(`${path}.grpc_services[${i}].envoy_grpc.cluster_name: ${JSON.stringify(name)} is not a static cluster`);
+    if (g.target_specifier === 'envoy_grpc' && !clusters.has(name))
+      out.push(`${path}.grpc_services[${i}].envoy_grpc.cluster_name: ${JSON.stringify(name)} is not a static cluster`);
   });
 }
 
@@ -58,7 +59,8 @@ function checkStaticCluster(c: O, path: string, out: string[]): void {
       }
       (le.lb_endpoints as O[]).forEach((lb, j) => {
         const sa = lb.endpoint?.address?.socket_address;
-        if (t === 'STATIC' && sa && isIP(sa.address) === 0) out.push(`${path}.load_assignment.endpoints[${i}].lb_endpoints[${j}]: STATIC cluster needs an IP literal, got ${sa.address}`);
+        if (t === 'STATIC' && sa && isIP(sa.address) === 0)
+          out.push(`${path}.load_assignment.endpoints[${i}].lb_endpoints[${j}]: STATIC cluster needs an IP literal, got ${sa.address}`);
       });
     });
     if (t === 'LOGICAL_DNS' && n > 1) out.push(`${path}.load_assignment: LOGICAL_DNS takes exactly one endpoint`);

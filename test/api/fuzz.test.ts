@@ -6,7 +6,7 @@
  *  - a rejected mutating request changes nothing (nodes, weights, events);
  *  - the server still answers /healthz.
  *
- * Bounded by count and time: EDGE_XDS_FUZZ_RUNS (default 300) and
+ * Bounded by count and time: EDGE_XDS_FUZZ_RUNS (default 200) and
  * EDGE_XDS_FUZZ_TIME_MS (default 6 s, or ~30 ms a run when more runs are asked
  * for). The seed is fixed (EDGE_XDS_FUZZ_SEED to change it) and printed with
  * the counterexample on failure; EDGE_XDS_FUZZ_PATH replays a shrink path.
@@ -17,7 +17,7 @@ import http from 'node:http';
 import fc from 'fast-check';
 import { startTestServer, type TestServer } from '../helpers';
 
-const DEFAULT_RUNS = 300;
+const DEFAULT_RUNS = 200;
 const RUNS = positiveEnv('EDGE_XDS_FUZZ_RUNS') ?? DEFAULT_RUNS;
 const TIME_LIMIT_MS = positiveEnv('EDGE_XDS_FUZZ_TIME_MS') ?? (RUNS <= DEFAULT_RUNS ? 6_000 : Math.min(RUNS * 30, 30 * 60_000));
 const SEED = Number(process.env.EDGE_XDS_FUZZ_SEED ?? 0x11ed6e);

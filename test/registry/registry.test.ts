@@ -162,10 +162,11 @@ test('health state machine: healthy -> suspect -> unhealthy on missed intervals,
 });
 
 test('a node kept alive by heartbeats stays healthy', async () => {
-  const r = await openRegistry({ intervalMs: 100 });
+  // Suspect after 2 missed intervals (500 ms): without the heartbeats every 50 ms it would turn within the loop.
+  const r = await openRegistry({ intervalMs: 250 });
   try {
     await r.registry.register(reg('n1'));
-    const deadline = Date.now() + 700;
+    const deadline = Date.now() + 1000;
     while (Date.now() < deadline) {
       await r.registry.heartbeat('n1', {});
       assert.equal(r.registry.getNode('n1')?.state, 'healthy');

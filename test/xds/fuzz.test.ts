@@ -13,7 +13,7 @@
  * new version while the fuzzer runs, and fresh proxies get their config.
  * Afterwards nothing is left tracked (streams, per-node and per-connection counts).
  *
- * Bounded by count and time: EDGE_XDS_FUZZ_RUNS (default 200) runs within
+ * Bounded by count and time: EDGE_XDS_FUZZ_RUNS (default 120) runs within
  * EDGE_XDS_FUZZ_MS (default max(10 s, 50 ms per run)); EDGE_XDS_FUZZ_SEED replays.
  */
 import { test, before, after } from 'node:test';
@@ -29,7 +29,7 @@ import { TYPE_URL, kindOfTypeUrl, type ResourceKind } from '../../src/xds/protos
 import { encodeDeltaDiscoveryRequest, encodeDiscoveryRequest } from '../../src/xds/wire';
 import { XDS_LIMITS } from '../../src/xds/limits';
 
-const RUNS = Math.max(1, Number(process.env.EDGE_XDS_FUZZ_RUNS ?? 200));
+const RUNS = Math.max(1, Number(process.env.EDGE_XDS_FUZZ_RUNS ?? 120));
 const TIME_LIMIT_MS = Number(process.env.EDGE_XDS_FUZZ_MS ?? Math.max(10_000, RUNS * 50));
 const SEED = process.env.EDGE_XDS_FUZZ_SEED === undefined ? undefined : Number(process.env.EDGE_XDS_FUZZ_SEED);
 const ALLOWED_REFUSALS = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.RESOURCE_EXHAUSTED]);

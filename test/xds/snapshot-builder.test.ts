@@ -11,7 +11,7 @@ import { SnapshotBuilder } from '../../src/xds/snapshot-builder';
 import { FlushScheduler, WeightPushLimiter } from '../../src/xds/flush-scheduler';
 import { ViewCache } from '../../src/xds/view-cache';
 import { node } from '../model/fixtures';
-import { sleep } from '../helpers/wait';
+import { eventually, sleep } from '../helpers/wait';
 
 class MapRegistry implements RegistryView {
   readonly map = new Map<string, EdgeNode>();
@@ -107,27 +107,24 @@ test('scheduler: leading edge, coalescing, and a throwing flush reported and ret
   });
   try {
     s.schedule(false); // after a quiet period: at once
-    await sleep(5);
-    assert.equal(runs, 1);
+    await eventually(() => runs === 1, 2000, 2);
     s.schedule(false);
     s.schedule(false);
     s.schedule(false);
-    await sleep(10);
-    assert.equal(runs, 1, 'changes right behind a flush are gathered');
-    await sleep(60);
+    assert.equal(runs, 1, 'changes right behind a flush are gathered (nothing ran yet)');
+    await eventually(() => runs === 2, 2000, 2);
+    await sleep(80);
     assert.equal(runs, 2, 'and flushed once');
     let waited = false;
     s.schedule(true);
     s.afterFlush(() => (waited = true));
-    await sleep(5);
-    assert.ok(waited, 'afterFlush runs once the flush published');
+    await eventually(() => waited, 2000, 2);
+    assert.equal(runs, 3, 'afterFlush runs once the flush published');
     fail = true;
     s.schedule(true);
-    await sleep(5);
-    assert.equal(errors.length, 1);
+    await eventually(() => errors.length === 1, 2000, 2);
     fail = false;
-    await sleep(200);
-    assert.ok(runs >= 5, 'a failed flush is retried later');
+    await eventually(() => runs >= 5, 3000, 10);
   } finally {
     s.close();
   }

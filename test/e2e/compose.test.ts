@@ -78,6 +78,8 @@ describe('examples/multi-region/docker-compose.yml', () => {
   test('docker-compose config -q accepts it', (t) => {
     const v = spawnSync('docker-compose', ['version'], { encoding: 'utf8', timeout: 20_000 });
     if (v.error || v.status !== 0) {
+      // CI (EDGE_XDS_REQUIRE_TOOLS=1, set by .ci/run) must run it, never skip it silently.
+      assert.ok(!process.env.EDGE_XDS_REQUIRE_TOOLS, 'docker-compose is required in CI (.ci/run installs it)');
       t.skip('docker-compose not installed: `apt-get install docker-compose` (Debian) to validate the compose file');
       return;
     }

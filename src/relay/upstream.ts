@@ -181,9 +181,13 @@ export class UpstreamLink {
   private resetting = false;
   private async onAck(seq: number): Promise<void> {
     const call = this.call;
-    const ours = Math.max(this.sentSeq, await this.opts.outbox.maxAssigned());
-    if (this.call !== call || this.resetting) return;
-    if (seq > ours) return this.resetEpoch(seq, ours);
+    // An ack within what this stream sent is normal; only one beyond it needs the outbox's view of our position.
+    if (seq > this.sentSeq) {
+      const ours = Math.max(this.sentSeq, await this.opts.outbox.maxAssigned());
+      if (this.call !== call || this.resetting) return;
+      if (seq > ours) return this.resetEpoch(seq, ours);
+    }
+    if (this.resetting) return;
     if (this.firstAck) {
       // The answer to hello: the global tier's last applied seq. What is still pending must be applied first.
       this.firstAck = false;

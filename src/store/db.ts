@@ -27,11 +27,6 @@ export type DbSync = 'full' | 'normal';
 /** How each database was opened (errors name the file). */
 const opened = new WeakMap<Db, Required<OpenDatabaseOptions>>();
 
-/** The options `db` was opened with (file resolved), or undefined for a knex instance made elsewhere. */
-export function databaseOptions(db: Db): Readonly<Required<OpenDatabaseOptions>> | undefined {
-  return opened.get(db);
-}
-
 /** Prepared statements kept per connection (by SQL text). */
 const STATEMENT_CACHE = 64;
 

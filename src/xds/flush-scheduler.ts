@@ -87,6 +87,16 @@ export class FlushScheduler {
     }
   }
 
+  /** Flushes now; a throw goes to onError and everything is retried later, never to the caller. */
+  runContained(): void {
+    try {
+      this.runNow();
+    } catch (err) {
+      this.opts.onError(err);
+      this.retryLater();
+    }
+  }
+
   close(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -97,12 +107,7 @@ export class FlushScheduler {
     this.timerAtOnce = atOnce;
     this.timer = setTimeout(() => {
       this.timer = null;
-      try {
-        this.runNow();
-      } catch (err) {
-        this.opts.onError(err);
-        this.retryLater();
-      }
+      this.runContained();
     }, wait);
   }
 }

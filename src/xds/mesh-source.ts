@@ -142,7 +142,7 @@ export class MeshSource implements SnapshotSource, ViewProducer {
     const v = this.cache.acquire(key);
     if (!v.snapshot && this.scheduler.pending && (this.topologyDirty || this.allDirty)) {
       // Never compute a new view from a topology we know is stale.
-      this.flushContained();
+      this.scheduler.runContained();
     }
     if (!v.snapshot) {
       this.builder.newRound();
@@ -196,17 +196,6 @@ export class MeshSource implements SnapshotSource, ViewProducer {
       this.builder.forgetFactors(c.nodeId);
     }
     this.scheduler.schedule(false);
-  }
-
-  private flushContained(): void {
-    try {
-      this.scheduler.runNow();
-    } catch (err) {
-      this.buildErrors.inc({ stage: 'flush' });
-      this.log.error({ err }, 'snapshot flush failed: serving the last good snapshots');
-      this.allDirty = true;
-      this.scheduler.retryLater();
-    }
   }
 
   /** Builds one view and publishes the result; false (logged, counted, last good snapshot kept) when the build fails. */

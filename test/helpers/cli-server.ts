@@ -142,3 +142,21 @@ function stripEdgeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   for (const [k, v] of Object.entries(env)) if (!k.startsWith('EDGE_XDS_')) out[k] = v;
   return out;
 }
+
+/** `serve` flags of a relay in cn-east (Shanghai) under the global tier at `upstreamXds` (127.0.0.1:port). */
+export function relayArgs(upstreamXdsPort: number, relayId: string): string[] {
+  return [
+    '--role',
+    'regional',
+    '--region',
+    'cn-east',
+    '--upstream',
+    `127.0.0.1:${upstreamXdsPort}`,
+    '--advertise-address',
+    '127.0.0.1',
+    '--location',
+    '31.2,121.4',
+    '--relay-id',
+    relayId,
+  ];
+}

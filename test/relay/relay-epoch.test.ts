@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { startCliServer, type CliServer } from '../helpers/cli-server';
+import { relayArgs, startCliServer, type CliServer } from '../helpers/cli-server';
 import { makeTempDir, removeDir } from '../helpers/tmp';
 import { eventually, sleep } from '../helpers/wait';
 import { request } from '../helpers/http';
@@ -33,21 +33,7 @@ async function startGlobal(): Promise<CliServer> {
 async function startRelay(): Promise<CliServer> {
   r = await startCliServer({
     dir: `${root}/relay`,
-    args: [
-      ...common,
-      '--role',
-      'regional',
-      '--region',
-      'cn-east',
-      '--upstream',
-      `127.0.0.1:${gPorts.xds}`,
-      '--advertise-address',
-      '127.0.0.1',
-      '--location',
-      '31.2,121.4',
-      '--relay-id',
-      'relay-a',
-    ],
+    args: [...common, ...relayArgs(gPorts.xds, 'relay-a')],
   });
   return r;
 }

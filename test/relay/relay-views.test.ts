@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { startCliServer, type CliServer } from '../helpers/cli-server';
+import { relayArgs, startCliServer, type CliServer } from '../helpers/cli-server';
 import { makeTempDir, removeDir } from '../helpers/tmp';
 import { eventually } from '../helpers/wait';
 import { request } from '../helpers/http';
@@ -33,21 +33,7 @@ before(async () => {
   g = await startCliServer({ dir: `${root}/g`, args: common });
   r = await startCliServer({
     dir: `${root}/r`,
-    args: [
-      ...common,
-      '--role',
-      'regional',
-      '--region',
-      'cn-east',
-      '--upstream',
-      `127.0.0.1:${g.xdsPort}`,
-      '--advertise-address',
-      '127.0.0.1',
-      '--location',
-      '31.2,121.4',
-      '--relay-id',
-      'relay-v',
-    ],
+    args: [...common, ...relayArgs(g.xdsPort, 'relay-v')],
   });
   const res = await request(r.baseUrl, '/v1/nodes', { body: registration({ id: 'svc-1', address: '10.2.0.1', services: [{ name: 'echo', port: 50051, protocol: 'grpc' }] }) });
   assert.ok(res.status < 300, res.text);

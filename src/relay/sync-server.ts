@@ -9,9 +9,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { Registry } from '../registry';
-import type { EdgeNode, RegistryChange } from '../domain';
 import type { Store } from '../store';
-import { heartbeatSchema, registrationSchema } from '../domain';
+import { heartbeatSchema, registrationSchema, type EdgeNode, type RegistryChange } from '../domain';
 import type { ViewProducer } from '../xds/source';
 import type { Snapshot } from '../xds/snapshot';
 import { RESOURCE_KINDS, type ResourceKind } from '../xds/protos';
@@ -118,7 +117,7 @@ class RelaySession {
 
   private onMessage(m: RelayMessage__Output): void {
     if (this.closed) return;
-    if (m.msg !== 'hello' && this.relayId === null && !this.helloSeen) return this.fail('the first message on a relay sync stream must be hello');
+    if (m.msg !== 'hello' && !this.helloSeen) return this.fail('the first message on a relay sync stream must be hello');
     switch (m.msg) {
       case 'hello':
         if (this.helloSeen) return this.fail('hello may be sent only once per relay sync stream');

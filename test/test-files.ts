@@ -25,6 +25,9 @@ export const ISOLATED = [
   'registry/registry.test',
   'store/batcher.test',
   'api/seed-limits.test',
+  // The fuzz tests run against a time budget and assert a minimum number of runs in it.
+  'api/fuzz.test',
+  'xds/fuzz.test',
 ];
 
 const root = path.resolve(__dirname, '../..');

@@ -8,7 +8,7 @@ import importPlugin from 'eslint-plugin-import';
 export const LAYERS = {
   domain: [],
   observability: [],
-  config: ['observability'],
+  config: ['domain', 'observability'],
   model: ['domain'],
   store: ['domain'],
   security: ['domain', 'observability'],

@@ -9,6 +9,8 @@ import { nodesRouter } from './nodes';
 import { seedRouter } from './seed-routes';
 import { meshRouter, type MeshAdmin } from './mesh-routes';
 import { tierRouter, type TierAdmin } from './tier-routes';
+import { authGate, type ApiAuth } from './auth';
+import { securityRouter } from './security-routes';
 
 import { MAX_BODY_BYTES } from './limits';
 
@@ -26,6 +28,8 @@ export interface ApiOptions {
   mesh?: MeshAdmin;
   /** Relays, bootstraps and the link between tiers. */
   tier?: TierAdmin;
+  /** Secure mode: credentials on every route but /healthz and /readyz (apiToken is then unused). */
+  auth?: ApiAuth & { closeStreams(kind: 'node' | 'relay', id: string): number };
 }
 
 export function createApp(opts: ApiOptions): Express {
@@ -45,6 +49,7 @@ export function createApp(opts: ApiOptions): Express {
     if (opts.isReady()) res.json({ status: 'ready' });
     else res.status(503).json({ status: 'not_ready' });
   });
+  if (opts.auth) app.use(authGate(opts.auth));
   app.get('/metrics', (_req, res, next) => {
     opts.metrics
       .render()
@@ -55,14 +60,16 @@ export function createApp(opts: ApiOptions): Express {
       .catch(next);
   });
 
-  app.use(requireToken(opts.apiToken));
+  if (!opts.auth) app.use(requireToken(opts.apiToken));
   app.use(requireJson);
   app.use(express.json({ limit: MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
 
-  const mounts: Array<[string, Router]> = [['/v1', nodesRouter(opts.registry)]];
+  const guard = opts.auth?.guard ?? null;
+  const mounts: Array<[string, Router]> = [['/v1', nodesRouter(opts.registry, guard)]];
+  if (opts.auth) mounts.push(['/v1', securityRouter({ guard: opts.auth.guard, closeStreams: opts.auth.closeStreams })]);
   if (opts.mesh) mounts.push(['/v1', meshRouter(opts.mesh)]);
-  if (opts.tier) mounts.push(['/v1', tierRouter(opts.tier)]);
-  mounts.push(['/', seedRouter(opts.registry)]);
+  if (opts.tier) mounts.push(['/v1', tierRouter(opts.tier, guard)]);
+  mounts.push(['/', seedRouter(opts.registry, guard)]);
   for (const [prefix, router] of mounts) app.use(prefix, router);
 
   app.use((req, res) => {

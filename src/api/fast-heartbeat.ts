@@ -15,6 +15,8 @@ import type { HeartbeatInput } from '../domain';
 import { ApiError, fromZodIssue } from './errors';
 import { heartbeatSchema } from '../domain';
 import { MAX_BODY_BYTES } from './limits';
+import { describeCaller, type Denial, type Guard } from '../security';
+import { authenticateRequest } from './auth';
 
 const PATH = /^\/v1\/nodes\/([a-z0-9-]{1,63})\/heartbeat$/;
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
@@ -23,6 +25,8 @@ export interface FastPathOptions {
   registry: Registry;
   apiToken: string | null;
   logger: Logger;
+  /** Secure mode: the caller must be an admin or this node (apiToken is then unused). */
+  guard?: Guard | null;
 }
 
 /** Wraps the express app: heartbeats are served directly, everything else by `app`. */
@@ -43,8 +47,26 @@ export function withHeartbeatFastPath(app: RequestListener, opts: FastPathOption
     if (debug) {
       res.once('finish', () => opts.logger.debug({ method: 'POST', url: req.url, status: res.statusCode, ms: +(performance.now() - started).toFixed(3) }, 'request'));
     }
-    handle(req, res, m[1], opts.registry, expected);
+    if (opts.guard && !authorized(req, res, m[1], opts.guard)) return;
+    handle(req, res, m[1], opts.registry, opts.guard ? null : expected);
   };
+}
+
+/** Secure mode: admin or the node itself; else answered here (401/403, counted by the guard). */
+function authorized(req: IncomingMessage, res: ServerResponse, id: string, guard: Guard): boolean {
+  const outcome = authenticateRequest(guard, req);
+  let d: Denial | null = null;
+  if (outcome === null) d = { status: 401, reason: 'missing-credential', message: 'this endpoint needs a credential: Authorization: Bearer <token>, or a client certificate from this deployment' };
+  else if (!outcome.ok) d = outcome.denial;
+  else {
+    const c = outcome.caller;
+    if (c.kind === 'admin' || (c.kind === 'node' && c.id === id)) return true;
+    d = { status: 403, reason: c.kind === 'node' ? 'wrong-identity' : 'forbidden', message: `${describeCaller(c)} may not heartbeat for node "${id}": a node credential acts only for its own node` };
+  }
+  guard.denied('rest', d, { peer: req.socket.remoteAddress, what: `POST /v1/nodes/${id}/heartbeat`, claimed: id, caller: outcome?.ok ? outcome.caller : undefined });
+  if (d.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="edge-xds"');
+  drainThenError(req, res, new ApiError(d.status, d.status === 401 ? 'unauthorized' : 'forbidden', d.message, d.status === 401 ? 'authorization' : 'id'));
+  return false;
 }
 
 function handle(req: IncomingMessage, res: ServerResponse, id: string, registry: Registry, expectedToken: Buffer | null): void {

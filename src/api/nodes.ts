@@ -5,16 +5,19 @@ import type { NodeFilter } from '../domain';
 import { ApiError, parseOrThrow } from './errors';
 import { eventsQuerySchema, heartbeatSchema, nodeFilterSchema, registrationSchema } from '../domain';
 import { route } from './middleware';
+import { mayActFor } from './auth';
+import type { Guard } from '../security';
 
 const notFound = (id: string): ApiError => new ApiError(404, 'not_found', `node "${id}" is not registered`, 'id');
 
-export function nodesRouter(registry: Registry): Router {
+export function nodesRouter(registry: Registry, guard: Guard | null = null): Router {
   const r = Router();
 
   r.post(
     '/nodes',
     route(async (req, res) => {
       const reg = parseOrThrow(registrationSchema, req.body ?? {});
+      mayActFor(res, guard, reg.id, 'register');
       const { created, node } = await registry.register(reg);
       if (created) res.location(`/v1/nodes/${node.id}`);
       res.status(created ? 201 : 200).json(node);
@@ -25,6 +28,7 @@ export function nodesRouter(registry: Registry): Router {
     '/nodes/:id/heartbeat',
     route(async (req, res) => {
       const id = req.params.id as string;
+      mayActFor(res, guard, id, 'heartbeat for');
       if (registry.getNode(id) === undefined) throw notFound(id);
       const hb = parseOrThrow(heartbeatSchema, req.body ?? {});
       if (!(await registry.heartbeat(id, hb))) throw notFound(id);
@@ -36,6 +40,7 @@ export function nodesRouter(registry: Registry): Router {
     '/nodes/:id',
     route(async (req, res) => {
       const id = req.params.id as string;
+      mayActFor(res, guard, id, 'deregister');
       const node = await registry.deregister(id);
       if (!node) throw notFound(id);
       res.status(202).json(node);

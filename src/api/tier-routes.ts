@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { ApiError, parseOrThrow } from './errors';
 import { route } from './middleware';
 import { decimalValue } from '../domain';
+import type { Guard } from '../security';
+import { callerOf, mayActFor } from './auth';
 
 export interface RelaysQuery {
   region?: string;
@@ -15,10 +17,16 @@ export interface RelaysQuery {
 
 export type BootstrapResult = { ok: true; contentType: string; body: string } | { ok: false; error: 'unknown_node' | 'no_servers'; message: string };
 
+/** Secure mode: what the bootstrap of a node carries for its xDS channel. */
+export interface BootstrapCredential {
+  /** The node's own API token, when it fetched its bootstrap with it (gRPC bootstraps put it in node metadata). */
+  nodeToken: string | null;
+}
+
 export interface TierAdmin {
   relays(q: RelaysQuery): unknown[];
   /** The xDS addresses come from configuration only, never from the request (its Host header is the client's to choose). */
-  bootstrap(nodeId: string, format: 'envoy' | 'grpc', mode: 'delta' | 'sotw'): BootstrapResult;
+  bootstrap(nodeId: string, format: 'envoy' | 'grpc', mode: 'delta' | 'sotw', credential?: BootstrapCredential): BootstrapResult;
   /** Role and, on a relay, the state of its link to the global tier. */
   status(): Promise<unknown>;
 }
@@ -35,7 +43,7 @@ const nearSchema = z
 const relaysQuery = z.strictObject({ region: z.string().min(1).max(63).optional(), near: nearSchema.optional() });
 const bootstrapQuery = z.strictObject({ format: z.enum(['envoy', 'grpc']).default('envoy'), mode: z.enum(['delta', 'sotw']).default('delta') });
 
-export function tierRouter(tier: TierAdmin): Router {
+export function tierRouter(tier: TierAdmin, guard: Guard | null = null): Router {
   const r = Router();
   r.get(
     '/relays',
@@ -48,7 +56,15 @@ export function tierRouter(tier: TierAdmin): Router {
     '/bootstrap/:nodeId',
     route((req, res) => {
       const q = parseOrThrow(bootstrapQuery, req.query);
-      const out = tier.bootstrap(req.params.nodeId as string, q.format, q.mode);
+      const nodeId = req.params.nodeId as string;
+      let credential: BootstrapCredential | undefined;
+      if (guard) {
+        const c = callerOf(res);
+        if (c?.kind === 'node') mayActFor(res, guard, nodeId, 'fetch the bootstrap of');
+        const h = req.headers.authorization;
+        credential = { nodeToken: c?.kind === 'node' && c.via === 'token' && h ? h.slice(7).trim() : null };
+      }
+      const out = tier.bootstrap(nodeId, q.format, q.mode, credential);
       if (!out.ok) throw new ApiError(out.error === 'unknown_node' ? 404 : 409, out.error, out.message, out.error === 'unknown_node' ? 'nodeId' : null);
       res.type(out.contentType).send(out.body);
     }),

@@ -21,7 +21,7 @@ function addSpecOptions(cmd: Command, specs: readonly OptionSpec[]): () => Given
   const keyOf = new Map<string, keyof ServerOptions>();
   for (const s of specs) {
     const def = s.defaultText === null ? '' : ` (default: ${s.defaultText})`;
-    const opt = new Option(s.flag, `${s.description}${def} [env ${s.env}]`);
+    const opt = new Option(s.flag, `${s.description}${s.boolean ? '' : def} [env ${s.env}]`);
     if (s.repeatable) opt.argParser((value: string, previous: string | undefined) => (previous ? `${previous},${value}` : value));
     keyOf.set(opt.attributeName(), s.key);
     cmd.addOption(opt);
@@ -31,6 +31,7 @@ function addSpecOptions(cmd: Command, specs: readonly OptionSpec[]): () => Given
     for (const [attr, value] of Object.entries(cmd.opts())) {
       const key = keyOf.get(attr);
       if (key !== undefined && typeof value === 'string') given[key] = value;
+      else if (key !== undefined && value === true) given[key] = 'true';
     }
     return given;
   };

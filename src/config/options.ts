@@ -71,6 +71,28 @@ export interface ServerOptions {
   location: { lat: number; lon: number } | null;
   /** Regional tier: the relay's node id (default relay-<address>-<xds port>). */
   relayId: string | null;
+  /** Open mode (no TLS, no credentials): loopback only unless insecureBindAny. */
+  insecure: boolean;
+  /** Lets --insecure listen on a non-loopback interface. */
+  insecureBindAny: boolean;
+  /** SPIFFE trust domain of the identities this deployment issues. */
+  trustDomain: string;
+  /** Operator CA certificate (PEM; the chain up to the root may follow); null: the CA under <db dir>/pki. */
+  caCert: string | null;
+  /** Operator CA key (PEM), with caCert. */
+  caKey: string | null;
+  /** Extra DNS names / IPs of the server certificate (besides localhost, 127.0.0.1, --host and --advertise-address). */
+  tlsSans: string[] | null;
+  /** Lifetime of node and relay certificates issued at enrollment (ms). */
+  certTtlMs: number;
+  /** Plaintext xDS listener for proxyless gRPC (node credential in node metadata); null: off. */
+  xdsPlaintextPort: number | null;
+  /** Interface of the plaintext xDS listener. */
+  xdsPlaintextHost: string;
+  /** Who may read /metrics: 'loopback' (open on loopback, a credential elsewhere), 'open', 'credential'. */
+  metricsAccess: 'loopback' | 'open' | 'credential';
+  /** Regional tier in secure mode: folder with this relay's key.pem, cert.pem, ca.pem (from `edge-xds enroll --relay`). */
+  tlsDir: string | null;
 }
 
 export interface OptionSpec<K extends keyof ServerOptions = keyof ServerOptions> {
@@ -82,6 +104,8 @@ export interface OptionSpec<K extends keyof ServerOptions = keyof ServerOptions>
   /** Default as text (shown in --help, parsed like user input); null = unset. */
   defaultText: string | null;
   parse: (text: string) => ServerOptions[K];
+  /** A switch without a value (`--insecure`); given = "true". */
+  boolean?: boolean;
   /** The flag may be given several times; values are joined by commas before parsing. */
   repeatable?: boolean;
 }
@@ -250,7 +274,113 @@ export const SERVE_OPTIONS = [
     defaultText: 'full',
     parse: parseDbSync,
   }),
+  spec({
+    key: 'insecure',
+    flag: '--insecure',
+    env: 'EDGE_XDS_INSECURE',
+    description: 'open mode for local experiments: no TLS, no credentials; listens on loopback only unless --insecure-bind-any',
+    defaultText: 'false',
+    parse: parseBool,
+    boolean: true,
+  }),
+  spec({
+    key: 'insecureBindAny',
+    flag: '--insecure-bind-any',
+    env: 'EDGE_XDS_INSECURE_BIND_ANY',
+    description: 'with --insecure: allow listening on a non-loopback interface (anyone who can reach the ports controls the mesh)',
+    defaultText: 'false',
+    parse: parseBool,
+    boolean: true,
+  }),
+  spec({
+    key: 'trustDomain',
+    flag: '--trust-domain <domain>',
+    env: 'EDGE_XDS_TRUST_DOMAIN',
+    description: 'SPIFFE trust domain of node and relay identities (spiffe://<domain>/node/<id>)',
+    defaultText: 'edge-xds.local',
+    parse: parseTrustDomain,
+  }),
+  spec({ key: 'caCert', flag: '--ca-cert <file>', env: 'EDGE_XDS_CA_CERT', description: "the operator's CA certificate, PEM (default: a CA created under <db folder>/pki)", defaultText: null, parse: parseNonEmpty }),
+  spec({ key: 'caKey', flag: '--ca-key <file>', env: 'EDGE_XDS_CA_KEY', description: 'the key of --ca-cert, PEM', defaultText: null, parse: parseNonEmpty }),
+  spec({
+    key: 'tlsSans',
+    flag: '--tls-san <name>',
+    env: 'EDGE_XDS_TLS_SAN',
+    description: 'extra DNS name or IP of the server certificate (repeatable; localhost, 127.0.0.1, --host and --advertise-address are always in); env: comma-separated',
+    defaultText: null,
+    parse: parseNameList,
+    repeatable: true,
+  }),
+  spec({
+    key: 'certTtlMs',
+    flag: '--cert-ttl <duration>',
+    env: 'EDGE_XDS_CERT_TTL',
+    description: 'lifetime of node and relay certificates issued at enrollment',
+    defaultText: '24h',
+    parse: positiveDuration,
+  }),
+  spec({
+    key: 'xdsPlaintextPort',
+    flag: '--xds-plaintext-port <port>',
+    env: 'EDGE_XDS_XDS_PLAINTEXT_PORT',
+    description: "plaintext xDS listener for proxyless gRPC clients (a stream needs the node's own credential in its node metadata); off unless set",
+    defaultText: null,
+    parse: parsePort,
+  }),
+  spec({
+    key: 'xdsPlaintextHost',
+    flag: '--xds-plaintext-host <host>',
+    env: 'EDGE_XDS_XDS_PLAINTEXT_HOST',
+    description: 'interface of the plaintext xDS listener',
+    defaultText: '127.0.0.1',
+    parse: parseHost,
+  }),
+  spec({
+    key: 'metricsAccess',
+    flag: '--metrics-access <who>',
+    env: 'EDGE_XDS_METRICS_ACCESS',
+    description: 'who may read /metrics in secure mode: loopback (open from 127.0.0.1/::1, a read credential otherwise), open, credential',
+    defaultText: 'loopback',
+    parse: parseMetricsAccess,
+  }),
+  spec({
+    key: 'tlsDir',
+    flag: '--tls-dir <dir>',
+    env: 'EDGE_XDS_TLS_DIR',
+    description: "regional, secure mode: folder with this relay's key.pem, cert.pem and ca.pem (written by `edge-xds enroll --relay`)",
+    defaultText: null,
+    parse: parseNonEmpty,
+  }),
 ] as const;
+
+function parseBool(text: string): boolean {
+  const t = text.trim().toLowerCase();
+  if (t === 'true' || t === '1' || t === 'yes') return true;
+  if (t === 'false' || t === '0' || t === 'no') return false;
+  throw new Error(`expected true or false, got "${text}"`);
+}
+
+const TRUST_DOMAIN_RE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+function parseTrustDomain(text: string): string {
+  const t = text.trim();
+  if (!TRUST_DOMAIN_RE.test(t)) throw new Error(`"${text}" is not a trust domain (lowercase DNS name, e.g. example.org)`);
+  return t;
+}
+
+const DNS_NAME_RE = /^(?=.{1,253}$)(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+function parseNameList(text: string): string[] {
+  const out = text
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+  for (const n of out) if (require('node:net').isIP(n) === 0 && !DNS_NAME_RE.test(n)) throw new Error(`"${n}" is neither an IP address nor a DNS name`);
+  return out;
+}
+
+function parseMetricsAccess(text: string): 'loopback' | 'open' | 'credential' {
+  if (text !== 'loopback' && text !== 'open' && text !== 'credential') throw new Error(`expected loopback, open or credential, got "${text}"`);
+  return text;
+}
 
 function parseDbSync(text: string): 'full' | 'normal' {
   const t = text.trim().toLowerCase();
@@ -315,12 +445,15 @@ export function resolveOptions(specs: readonly OptionSpec[], given: Partial<Reco
 /** Full ServerOptions from flags and environment (see SERVE_OPTIONS). */
 export function resolveServerOptions(given: Partial<Record<keyof ServerOptions, string>> = {}, env: NodeJS.ProcessEnv = process.env): ServerOptions {
   const o = resolveOptions(SERVE_OPTIONS, given, env) as ServerOptions;
+  // Open mode without an explicit --host listens on loopback (the default 0.0.0.0 is for secure mode).
+  if (o.insecure && given.host === undefined && (env.EDGE_XDS_HOST ?? '') === '') o.host = '127.0.0.1';
   checkRoleOptions(o);
   return o;
 }
 
 /** Options that go together: a relay needs its region, its upstreams, an address and a location. */
 export function checkRoleOptions(o: ServerOptions): void {
+  checkSecurityOptions(o);
   if (o.role !== 'regional') return;
   const missing: string[] = [];
   if (!o.region) missing.push('--region');
@@ -329,6 +462,26 @@ export function checkRoleOptions(o: ServerOptions): void {
   const specificHost = o.host !== '0.0.0.0' && o.host !== '::' && require('node:net').isIP(o.host) !== 0;
   if (!o.advertiseAddress && !specificHost) missing.push('--advertise-address (or a specific --host IP)');
   if (missing.length > 0) throw new OptionError(`--role regional needs ${missing.join(', ')}`);
+}
+
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+
+/** --insecure stays on loopback unless --insecure-bind-any; a CA comes as a cert and key pair. */
+export function checkSecurityOptions(o: ServerOptions): void {
+  if ((o.caCert === null) !== (o.caKey === null)) throw new OptionError('--ca-cert and --ca-key go together');
+  if (!o.insecure) {
+    if (o.apiToken) throw new OptionError('--api-token is for --insecure mode; in secure mode use the admin token (data/admin-token) or tokens from `edge-xds token create`');
+    if (o.insecureBindAny) throw new OptionError('--insecure-bind-any only applies with --insecure');
+    if (o.role === 'regional' && !o.tlsDir) throw new OptionError('--role regional in secure mode needs --tls-dir (the folder written by `edge-xds enroll --relay`), or --insecure');
+    return;
+  }
+  if (o.insecureBindAny) return;
+  const open = [o.host, ...(o.xdsPlaintextPort !== null ? [o.xdsPlaintextHost] : [])].filter((h) => !isLoopback(h));
+  if (open.length > 0) {
+    throw new OptionError(
+      `--insecure listens on loopback only: --host ${open[0]} is not a loopback address. Use --host 127.0.0.1, or add --insecure-bind-any if anyone who can reach this address may control the mesh`,
+    );
+  }
 }
 
 /** Defaults with overrides, for embedding and tests (no environment read). */

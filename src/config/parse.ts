@@ -1,17 +1,7 @@
 /** Parsers for option values (each throws an Error with a human message). */
 import type { LogLevel } from '../observability';
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** "10s", "500ms", "1m", "2h", or a bare number of milliseconds -> ms. */
-export function parseDuration(text: string): number {
-  const m = DURATION.exec(text.trim());
-  if (!m) throw new Error(`expected a duration like 500ms, 10s, 1m or 2h, got "${text}"`);
-  const ms = Number(m[1]) * UNIT_MS[m[2] ?? 'ms'];
-  if (!Number.isFinite(ms)) throw new Error(`duration out of range: "${text}"`);
-  return Math.round(ms);
-}
+export { parseDuration } from '../domain/duration';
 
 export function parsePort(text: string): number {
   if (!/^\d+$/.test(text.trim())) throw new Error(`expected a port number 0..65535, got "${text}"`);

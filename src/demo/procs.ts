@@ -128,6 +128,7 @@ export async function startServerProc(
     ready,
     '--log-level',
     'warn',
+    '--insecure',
     ...o.args,
   ];
   const env: NodeJS.ProcessEnv = {};

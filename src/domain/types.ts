@@ -80,7 +80,9 @@ export interface EdgeNode extends NodeRegistration {
   drainUntil: number | null;
 }
 
-export type RegistryEventType = 'registered' | 'healthy' | 'suspect' | 'unhealthy' | 'draining' | 'deregistered';
+export type RegistryEventType = 'registered' | 'healthy' | 'suspect' | 'unhealthy' | 'draining' | 'deregistered' | SecurityEventType;
+/** Security events (secure mode): a refused credential or request, a revocation, an enrollment or renewal. */
+export type SecurityEventType = 'auth-denied' | 'revoked' | 'enrolled';
 
 /** One row of the append-only event log. */
 export interface RegistryEvent {

@@ -24,9 +24,15 @@ export interface RelaySyncServerOptions {
   metrics: Metrics;
   /** How often registry changes are sent to relays (coalesced per node). */
   replicaIntervalMs?: number;
+  /**
+   * Secure mode: whether this stream's client may sync as `relayId` (null:
+   * at stream start, before hello: is it a relay at all). Null to admit, or
+   * the status to end the stream with.
+   */
+  authorize?: (call: Call, relayId: string | null) => { code: grpc.status; details: string } | null;
 }
 
-type Call = grpc.ServerDuplexStream<RelayMessage__Output, GlobalMessage>;
+export type Call = grpc.ServerDuplexStream<RelayMessage__Output, GlobalMessage>;
 /**
  * The applied position is scoped to the relay's epoch (its incarnation): a relay
  * that restarts, or whose database was restored, starts a new epoch at 0, so
@@ -55,6 +61,13 @@ export class RelaySyncServer {
         },
       },
     };
+  }
+
+  /** Ends the sync streams of a relay (revocation); returns how many. */
+  endSessionsOf(relayId: string, details: string): number {
+    const mine = [...this.sessions].filter((s) => s.relayId === relayId);
+    for (const s of mine) s.terminate(grpc.status.PERMISSION_DENIED, details);
+    return mine.length;
   }
 
   /** Relay ids with an open sync stream. */
@@ -90,6 +103,8 @@ class RelaySession {
     });
     call.on('error', () => this.close());
     call.on('cancelled', () => this.close());
+    const denied = opts.authorize?.(call, null) ?? null;
+    if (denied) this.fail(denied.details, denied.code);
   }
 
   private send(m: GlobalMessage): void {
@@ -109,10 +124,15 @@ class RelaySession {
     this.log.info({ relay: this.relayId }, 'relay sync stream closed');
   }
 
-  private fail(details: string): void {
+  terminate(code: grpc.status, details: string): void {
+    this.fail(details, code);
+  }
+
+  private fail(details: string, code: grpc.status = grpc.status.INVALID_ARGUMENT): void {
+    if (this.closed) return;
     this.log.warn({ relay: this.relayId, details }, 'relay sync stream refused');
     this.close();
-    this.call.emit('error', Object.assign(new Error(details), { code: grpc.status.INVALID_ARGUMENT, details }));
+    this.call.emit('error', Object.assign(new Error(details), { code, details }));
   }
 
   private onMessage(m: RelayMessage__Output): void {
@@ -155,6 +175,8 @@ class RelaySession {
     const parsed = registrationSchema.safeParse(body);
     if (!parsed.success) throw new Error(`relay registration: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
     const reg = { ...parsed.data, role: 'relay' as const };
+    const denied = this.opts.authorize?.(this.call, reg.id) ?? null;
+    if (denied) return this.fail(denied.details, denied.code);
     this.relayId = reg.id;
     this.epoch = epoch;
     await this.opts.registry.register(reg);

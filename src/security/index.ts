@@ -23,3 +23,5 @@ export type {
   JoinTokenInfo,
   ApiTokenInfo,
 } from './tokens';
+export { Guard, EnrollError, describeCaller, writeSecretFile } from './guard';
+export type { Caller, AuthChannel, DenialReason, Denial, AuthOutcome, PeerCertificateInput, DenialContext, GuardEvent, GuardOptions, ServerTls, EnrollRequest, EnrollResult } from './guard';

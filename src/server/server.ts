@@ -4,6 +4,8 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import * as grpc from '@grpc/grpc-js';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createApp, withHeartbeatFastPath } from '../api';
@@ -18,10 +20,16 @@ import { XdsMeshAdmin, WEIGHTS_KV_KEY } from './mesh-admin';
 import { ServerTierAdmin, bootstrapXdsHost } from './tier-admin';
 import { Outbox, Ownership, RelaySyncServer, RelayTier, relayForwarder, RELAY_HTTP_PORT_LABEL, RELAY_XDS_PORT_LABEL } from '../relay';
 import type { NodeRegistration } from '../domain';
+import type { Guard } from '../security';
+import { RenewableServerCredentials, announceAdminToken, contextOf, openGuard, relayAuthorizer, xdsAuthorizer } from './security';
 
 export interface RunningServer {
   httpPort: number;
   xdsPort: number;
+  /** The plaintext xDS listener for proxyless gRPC (secure mode, --xds-plaintext-port); null when off. */
+  xdsPlaintextPort: number | null;
+  /** Secure mode: CA, credentials, enrollment; null with --insecure. */
+  guard: Guard | null;
   registry: Registry;
   xds: XdsComponent;
   /** The relay tier when --role regional. */
@@ -47,9 +55,19 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
   const store = new Store(db);
   let httpServer: http.Server | null = null;
   let xds: XdsComponent | null = null;
+  let guard: Guard | null = null;
   try {
     const applied = await migrateLatest(db);
     log.info({ db: opts.db, applied }, 'database ready');
+    if (opts.insecure) {
+      log.warn(
+        { host: opts.host },
+        '--insecure: no TLS and no credentials on any port; anyone who can reach them can read the fleet and change the mesh. For local experiments only.',
+      );
+    } else {
+      guard = await openGuard(opts, store, log, metrics);
+    }
+    const credentials = guard ? new RenewableServerCredentials(guard.serverTlsNow()) : undefined;
 
     const onBatch = registryMetrics(metrics, () => registry);
     // A relay forwards what it accepts (durable outbox) and judges the health of only the nodes that talk to it.
@@ -83,6 +101,8 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
       weights,
       source: { coalesceMs: opts.coalesceMs, weightPushIntervalMs: opts.weightPushIntervalMs, viewIdleMs: opts.viewIdleMs, egress: { port: opts.egressPort } },
       maxBytesInFlight: opts.xdsSendBudget,
+      credentials,
+      authorize: guard ? xdsAuthorizer(guard) : undefined,
       serve: regional
         ? (meshSource) =>
             (relay = new RelayTier({
@@ -110,7 +130,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
             })).source
         : undefined,
     });
-    const sync = regional ? undefined : new RelaySyncServer({ registry, source: xds.source, store, logger: log, metrics });
+    const sync = regional ? undefined : new RelaySyncServer({ registry, source: xds.source, store, logger: log, metrics, authorize: guard ? relayAuthorizer(guard) : undefined });
     if (sync) {
       const svc = sync.service();
       xds.server.addService(svc.definition, svc.implementation);
@@ -133,35 +153,63 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
       sync,
     });
     const mesh = new XdsMeshAdmin(xds, registry, store);
-    const app = createApp({ registry, metrics, logger: log.child({ component: 'api' }), apiToken: opts.apiToken, isReady: () => ready, mesh, tier });
-    httpServer = http.createServer({ keepAliveTimeout: 30_000 }, withHeartbeatFastPath(app, { registry, apiToken: opts.apiToken, logger: log.child({ component: 'api' }) }));
+    const xdsRef = xds;
+    const closeStreams = (kind: 'node' | 'relay', id: string): number =>
+      kind === 'node' ? xdsRef.server.endStreamsOf(id, grpc.status.PERMISSION_DENIED, `node "${id}" was revoked`) : (sync?.endSessionsOf(id, `relay "${id}" was revoked`) ?? 0);
+    if (guard) guard.onRevoked((identity) => closeStreams(identity.kind, identity.id));
+    const auth = guard ? { guard, metricsAccess: opts.metricsAccess, closeStreams } : undefined;
+    const app = createApp({ registry, metrics, logger: log.child({ component: 'api' }), apiToken: opts.apiToken, isReady: () => ready, mesh, tier, auth });
+    const handler = withHeartbeatFastPath(app, { registry, apiToken: opts.apiToken, logger: log.child({ component: 'api' }), guard });
+    if (guard) {
+      const tls = guard.serverTlsNow();
+      const secure = https.createServer({ keepAliveTimeout: 30_000, ...contextOf(tls), requestCert: true, rejectUnauthorized: false }, handler);
+      guard.onServerTls((t) => {
+        secure.setSecureContext(contextOf(t));
+        credentials?.renew(t);
+      });
+      httpServer = secure;
+    } else {
+      httpServer = http.createServer({ keepAliveTimeout: 30_000 }, handler);
+    }
     const httpPort = await listen(httpServer, opts.host, opts.httpPort);
     const xdsPort = await xds.start(opts.host, opts.xdsPort);
+    const xdsPlaintextPort = opts.xdsPlaintextPort !== null ? await xds.server.startPlaintext(opts.xdsPlaintextHost, opts.xdsPlaintextPort) : null;
+    if (xdsPlaintextPort !== null && guard) {
+      log.warn(
+        { host: opts.xdsPlaintextHost, port: xdsPlaintextPort },
+        'plaintext xDS listener for proxyless gRPC: streams need the node credential, which travels unencrypted; keep it on loopback or a network you trust (docs/SECURITY.md)',
+      );
+    }
     boundHttpPort = httpPort;
     boundXdsPort = xdsPort;
     const relayTier = relay as RelayTier | null;
     if (relayTier) await relayTier.start();
 
     ready = true;
-    log.info({ host: opts.host, httpPort, xdsPort, role: opts.role, relayId: regional ? relayId() : undefined }, 'listening');
-    if (opts.readyFile) writeReadyFile(opts.readyFile, { httpPort, xdsPort });
+    if (guard) announceAdminToken(guard, httpPort);
+    log.info({ host: opts.host, httpPort, xdsPort, xdsPlaintextPort, secure: guard !== null, role: opts.role, relayId: regional ? relayId() : undefined }, 'listening');
+    if (opts.readyFile) writeReadyFile(opts.readyFile, { httpPort, xdsPort, xdsPlaintextPort, secure: guard !== null });
 
     const reg = registry;
     const server = httpServer;
     const xdsComp = xds;
     let closing: Promise<void> | null = null;
+    const g = guard;
     return {
       httpPort,
       xdsPort,
+      xdsPlaintextPort,
+      guard: g,
       registry: reg,
       xds: xdsComp,
       metrics,
       logger: log,
       relay: relayTier,
-      close: () => (closing ??= shutdown({ log, server, xds: xdsComp, registry: reg, store, relay: relayTier, setNotReady: () => (ready = false) })),
+      close: () => (closing ??= shutdown({ log, server, xds: xdsComp, registry: reg, store, relay: relayTier, guard: g, setNotReady: () => (ready = false) })),
     };
   } catch (err) {
     await Promise.allSettled([httpServer ? closeHttp(httpServer, 0) : Promise.resolve(), xds ? xds.close() : Promise.resolve(), registry ? registry.close() : Promise.resolve()]);
+    guard?.close();
     await store.close().catch(() => undefined);
     throw err;
   }
@@ -174,6 +222,7 @@ interface ShutdownParts {
   registry: Registry;
   store: Store;
   relay: RelayTier | null;
+  guard: Guard | null;
   setNotReady: () => void;
 }
 
@@ -187,6 +236,7 @@ async function shutdown(p: ShutdownParts): Promise<void> {
   await p.registry.close();
   p.server.closeIdleConnections();
   await Promise.all([httpClosed, p.xds.close(), p.relay?.close()]);
+  p.guard?.close();
   await p.store.close();
   p.log.info({ ms: Date.now() - started }, 'stopped');
 }
@@ -216,7 +266,7 @@ function closeHttp(server: http.Server, graceMs: number): Promise<void> {
 }
 
 /** Atomically writes the ready file (write to a temp name, then rename). */
-function writeReadyFile(file: string, ports: { httpPort: number; xdsPort: number }): void {
+function writeReadyFile(file: string, ports: { httpPort: number; xdsPort: number; xdsPlaintextPort: number | null; secure: boolean }): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(ports));

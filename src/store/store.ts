@@ -116,6 +116,11 @@ export class Store {
   }
 
   /** Events with seq > sinceSeq, oldest first. */
+  /** Appends events that go with no registry write (security events). */
+  async appendEvents(events: NewEvent[]): Promise<void> {
+    await appendEvents(this.db, events);
+  }
+
   async listEvents(sinceSeq: number, limit: number, nodeId?: string): Promise<RegistryEvent[]> {
     let q = this.db<EventRow>('events').select('*').where('seq', '>', sinceSeq);
     if (nodeId !== undefined) q = q.andWhere('node_id', nodeId);

@@ -21,6 +21,9 @@ export interface XdsComponentOptions {
   maxBytesInFlight?: number;
   /** Request-size and stream caps of the xDS port (XdsServerOptions.limits; defaults: XDS_LIMITS). */
   limits?: XdsServerOptions['limits'];
+  /** Secure mode (XdsServerOptions.authorize, .credentials). */
+  authorize?: XdsServerOptions['authorize'];
+  credentials?: XdsServerOptions['credentials'];
   /** What the xDS server streams (default: the mesh source itself; relays wrap it). */
   serve?: (mesh: MeshSource) => SnapshotSource;
 }
@@ -41,6 +44,8 @@ export class XdsComponent {
       extraServices: opts.extraServices,
       maxBytesInFlight: opts.maxBytesInFlight,
       limits: opts.limits,
+      authorize: opts.authorize,
+      credentials: opts.credentials,
     });
   }
 

@@ -88,6 +88,14 @@ export interface XdsServerOptions {
   extraServices?: Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }>;
   /** Overrides of the request-size and stream caps (defaults: XDS_LIMITS). */
   limits?: Partial<XdsServerLimits>;
+  /**
+   * Secure mode: decides on the first request of every stream whether its
+   * client may have this node's config (null: admit). `credential` is the
+   * node credential in node.metadata (plaintext listener).
+   */
+  authorize?: (s: StreamInfo, credential: string | null) => Refusal | null;
+  /** Secure mode: the TLS credentials of the xDS port (default: plaintext). */
+  credentials?: grpc.ServerCredentials;
 }
 
 /** At most one warning per refusal reason per interval; the rest are counted into the next one. */
@@ -210,7 +218,9 @@ export class XdsServer {
         if (counted.has(s)) streams.dec({ protocol: s.protocol, service: s.service, client_kind: clientKind(s) });
         log.debug({ stream: s.id, node: s.proxy?.id }, 'xds stream closed');
       },
-      onIdentify: (s) => {
+      onIdentify: (s, credential) => {
+        const denied = this.opts.authorize?.(s, credential) ?? null;
+        if (denied) return denied;
         const id = s.proxy!.id;
         const max = this.limits.maxStreamsPerNode;
         if ((this.perNode.get(id) ?? 0) >= max) {
@@ -254,13 +264,31 @@ export class XdsServer {
     this.server.addService(definition, implementation);
   }
 
-  /** Binds host:port (0 = any free port) and returns the bound port. */
+  /** Binds host:port (0 = any free port) with the server's credentials (TLS in secure mode) and returns the bound port. */
   async start(host: string, port: number): Promise<number> {
-    const addr = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
-    this.boundPort = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
+    this.boundPort = await this.bind(host, port, this.opts.credentials ?? grpc.ServerCredentials.createInsecure());
     return this.boundPort;
+  }
+
+  /**
+   * Secure mode: a second, plaintext listener on the same server (proxyless
+   * gRPC clients that cannot do TLS; `authorize` requires the node credential
+   * there). Returns the bound port.
+   */
+  async startPlaintext(host: string, port: number): Promise<number> {
+    return this.bind(host, port, grpc.ServerCredentials.createInsecure());
+  }
+
+  private bind(host: string, port: number, creds: grpc.ServerCredentials): Promise<number> {
+    const addr = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+    return new Promise<number>((resolve, reject) => this.server.bindAsync(addr, creds, (err, p) => (err ? reject(err) : resolve(p))));
+  }
+
+  /** Ends every open stream of a node id (revocation); returns how many. */
+  endStreamsOf(nodeId: string, code: grpc.status, details: string): number {
+    const mine = [...this.streams].filter((s) => s.proxy?.id === nodeId);
+    for (const s of mine) s.terminate(code, details);
+    return mine.length;
   }
 
   get port(): number {

@@ -11,7 +11,7 @@ import type { SnapshotSource } from './source';
 import type { ResourceSet, Snapshot } from './snapshot';
 import type { EnvoyNode } from './wire';
 import { NO_BUDGET, type SendBudget } from './send-budget';
-import type { Refusal, StreamCallbacks, StreamInfo, XdsProtocol, XdsServiceName } from './stream-callbacks';
+import type { Refusal, StreamCallbacks, StreamInfo, StreamTransport, XdsProtocol, XdsServiceName } from './stream-callbacks';
 import type { Answer, TypeState, TypeStatus } from './protocol-state';
 import { standaloneStreamCaches, type SharedStreamCaches } from './stream-caches';
 import { XDS_LIMITS } from './limits';
@@ -25,6 +25,16 @@ export class RejectedRequest {
 }
 
 let nextStreamId = 1;
+
+/** The node.metadata key of a node's credential on the plaintext xDS listener (proxyless gRPC). */
+export const NODE_CREDENTIAL_KEY = 'edge-xds-credential';
+
+/** The node credential in node.metadata, if any (a bounded copy; never logged or kept on the stream). */
+function nodeCredential(node: EnvoyNode): string | null {
+  const f = (node.metadata as { fields?: Record<string, { kind?: string; stringValue?: string }> | null } | null)?.fields?.[NODE_CREDENTIAL_KEY];
+  if (!f || f.kind !== 'stringValue' || typeof f.stringValue !== 'string' || f.stringValue.length > 512) return null;
+  return boundedString(f.stringValue, 512);
+}
 
 export abstract class XdsStream<Req> implements StreamInfo {
   readonly id = nextStreamId++;
@@ -69,6 +79,15 @@ export abstract class XdsStream<Req> implements StreamInfo {
     call.on('cancelled', () => this.close());
     call.on('close', () => this.close());
     callbacks.onStreamOpen(this);
+  }
+
+  transport(): StreamTransport {
+    const a = this.call.getAuthContext();
+    return { tls: a?.transportSecurityType === 'ssl', certificate: a?.sslPeerCertificate ?? null };
+  }
+
+  terminate(code: status, details: string): void {
+    this.fail(code, details);
   }
 
   protected abstract onRequest(req: Req): void;
@@ -188,7 +207,7 @@ export abstract class XdsStream<Req> implements StreamInfo {
       return false;
     }
     this.proxy = proxyIdentity(node);
-    const refusal = this.callbacks.onIdentify?.(this) ?? null;
+    const refusal = this.callbacks.onIdentify?.(this, nodeCredential(node)) ?? null;
     if (refusal) {
       this.refuse(refusal);
       return false;

@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import fc from 'fast-check';
 import { startTestServer, type TestServer } from '../helpers';
+import { binaryString } from '../helpers/arbitraries';
 
 const DEFAULT_RUNS = 200;
 const RUNS = positiveEnv('EDGE_XDS_FUZZ_RUNS') ?? DEFAULT_RUNS;
@@ -120,7 +121,7 @@ const paramArb = (name: string): fc.Arbitrary<string> =>
     { weight: 6, arbitrary: fc.constantFrom(...(name === 'name' ? SERVICES : KNOWN_IDS)) },
     { weight: 2, arbitrary: dnsLabel },
     { weight: 3, arbitrary: fc.constantFrom(...PROTO_NAMES, ...BAD_ENCODINGS) },
-    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 24 }).map(encodeURIComponent) },
+    { weight: 1, arbitrary: binaryString({ maxLength: 24 }).map(encodeURIComponent) },
     { weight: 2, arbitrary: rawText(24) },
     { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...KNOWN_IDS, 'x'), fc.constantFrom(...BAD_ENCODINGS)).map(([a, b]) => a + b) },
   );
@@ -172,7 +173,7 @@ const queryValueArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...QUERY_VALUES) },
   { weight: 2, arbitrary: fc.constantFrom(...BIG_NUMBERS, ...PROTO_NAMES, ...BAD_ENCODINGS) },
   { weight: 1, arbitrary: fc.double().map(String) },
-  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 16 }).map(encodeURIComponent) },
+  { weight: 1, arbitrary: binaryString({ maxLength: 16 }).map(encodeURIComponent) },
   { weight: 1, arbitrary: rawText(16).map((s) => s.replace(/[&=]/g, '')) },
 );
 

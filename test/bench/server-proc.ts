@@ -25,6 +25,8 @@ export async function startServer(opts: {
   logLevel?: string;
   readyTimeoutMs?: number;
   logFile?: string;
+  /** Secure mode (TLS, credentials) instead of --insecure. */
+  secure?: boolean;
 }): Promise<BenchServer> {
   const readyFile = path.join(opts.dir, `${opts.name}-ready.json`);
   const args = [
@@ -41,6 +43,7 @@ export async function startServer(opts: {
     path.join(opts.dir, `${opts.name}.db`),
     '--db-sync',
     'normal',
+    ...(opts.secure ? [] : ['--insecure']),
     '--ready-file',
     readyFile,
     '--log-level',

@@ -9,7 +9,8 @@ test('parseDuration accepts ms, s, m, h and bare milliseconds', () => {
   assert.equal(parseDuration('1.5s'), 1500);
   assert.equal(parseDuration('2h'), 7_200_000);
   assert.equal(parseDuration('250'), 250);
-  for (const bad of ['', 'ten', '10 parsecs', '-1s', '1d']) assert.throws(() => parseDuration(bad), /duration/);
+  assert.equal(parseDuration('30d'), 30 * 86_400_000);
+  for (const bad of ['', 'ten', '10 parsecs', '-1s', '1w']) assert.throws(() => parseDuration(bad), /duration/);
 });
 
 test('parseByteSize and --xds-send-budget: KiB/MiB/GiB or bytes, 64MiB by default, clear errors', () => {
@@ -64,12 +65,34 @@ test('defaults match issue 2', () => {
 });
 
 test('flags win over EDGE_XDS_* variables, which win over defaults', () => {
-  const env = { EDGE_XDS_HTTP_PORT: '9090', EDGE_XDS_HEARTBEAT_INTERVAL: '500ms', EDGE_XDS_API_TOKEN: 't', EDGE_XDS_DRAIN_GRACE: '1m' };
+  const env = { EDGE_XDS_HTTP_PORT: '9090', EDGE_XDS_HEARTBEAT_INTERVAL: '500ms', EDGE_XDS_API_TOKEN: 't', EDGE_XDS_DRAIN_GRACE: '1m', EDGE_XDS_INSECURE: 'true' };
   const o = resolveServerOptions({ httpPort: '7070' }, env);
   assert.equal(o.httpPort, 7070);
   assert.equal(o.heartbeatIntervalMs, 500);
   assert.equal(o.apiToken, 't');
   assert.equal(o.drainGraceMs, 60_000);
+});
+
+test('secure by default; --insecure stays on loopback unless --insecure-bind-any; --api-token only with --insecure', () => {
+  const d = resolveServerOptions({}, {});
+  assert.equal(d.insecure, false);
+  assert.equal(d.host, '0.0.0.0');
+  assert.equal(d.trustDomain, 'edge-xds.local');
+  assert.equal(d.certTtlMs, 24 * 3600_000);
+  assert.equal(d.xdsPlaintextPort, null);
+  assert.equal(d.xdsPlaintextHost, '127.0.0.1');
+  // Open mode without --host binds loopback, not the secure default 0.0.0.0.
+  assert.equal(resolveServerOptions({ insecure: 'true' }, {}).host, '127.0.0.1');
+  assert.throws(() => resolveServerOptions({ insecure: 'true', host: '0.0.0.0' }, {}), /--insecure listens on loopback only: --host 0\.0\.0\.0/);
+  assert.throws(() => resolveServerOptions({ insecure: 'true', xdsPlaintextHost: '10.0.0.1', xdsPlaintextPort: '0' }, {}), /--host 10\.0\.0\.1 is not a loopback/);
+  assert.equal(resolveServerOptions({ insecure: 'true', insecureBindAny: 'true', host: '0.0.0.0' }, {}).host, '0.0.0.0');
+  assert.throws(() => resolveServerOptions({ insecureBindAny: 'true' }, {}), /--insecure-bind-any only applies with --insecure/);
+  assert.throws(() => resolveServerOptions({ apiToken: 't' }, {}), /--api-token is for --insecure mode/);
+  assert.throws(() => resolveServerOptions({ caCert: 'ca.pem' }, {}), /--ca-cert and --ca-key go together/);
+  assert.throws(() => resolveServerOptions({ trustDomain: 'Not A Domain' }, {}), /--trust-domain: "Not A Domain" is not a trust domain/);
+  assert.throws(() => resolveServerOptions({ tlsSans: 'ok.example,bad name' }, {}), /--tls-san: "bad name" is neither/);
+  assert.deepEqual(resolveServerOptions({ tlsSans: 'cp.example.org,10.1.2.3' }, {}).tlsSans, ['cp.example.org', '10.1.2.3']);
+  assert.equal(resolveServerOptions({}, { EDGE_XDS_INSECURE: '1' }).insecure, true);
 });
 
 test('bad values are reported with the flag or variable that carried them', () => {

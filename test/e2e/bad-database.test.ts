@@ -25,7 +25,7 @@ interface Run {
 /** Runs `serve --db file` to its end (SIGKILL after 20 s: a hang is a failure, not a stuck suite). */
 function serve(file: string, opts: { uid?: number; gid?: number } = {}): Promise<Run> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, [CLI_PATH, 'serve', '--host', '127.0.0.1', '--http-port', '0', '--xds-port', '0', '--db', file, '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [CLI_PATH, 'serve', '--host', '127.0.0.1', '--http-port', '0', '--xds-port', '0', '--db', file, '--log-level', 'warn', '--insecure'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...opts,
   });

@@ -25,6 +25,8 @@ export interface CliServerOptions {
   logLevel?: string;
   /** How long to wait for the ready file. Default 20000 ms. */
   readyTimeoutMs?: number;
+  /** Secure mode (TLS, credentials); default false: the server runs with --insecure. */
+  secure?: boolean;
   /** Extra node flags, e.g. ['--cpu-prof']. Default: EDGE_XDS_TEST_NODE_FLAGS split on spaces. */
   nodeFlags?: string[];
 }
@@ -74,6 +76,7 @@ export async function startCliServer(opts: CliServerOptions = {}): Promise<CliSe
     readyFile,
     '--log-level',
     opts.logLevel ?? 'warn',
+    ...(opts.secure ? [] : ['--insecure']),
     ...(opts.args ?? []),
   ];
   const env: NodeJS.ProcessEnv = { ...stripEdgeEnv(process.env), ...opts.env };

@@ -21,7 +21,8 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}, ex
   const ownDir = overrides.db === undefined;
   const dir = ownDir ? makeTempDir('edge-xds-srv-') : path.dirname(overrides.db as string);
   const dbPath = overrides.db ?? path.join(dir, 'edge-xds.db');
-  const opts = defaultServerOptions({ host: '127.0.0.1', httpPort: 0, xdsPort: 0, logLevel: 'silent', ...overrides, db: dbPath });
+  // Open mode unless the test asks for secure mode (insecure: false).
+  const opts = defaultServerOptions({ host: '127.0.0.1', httpPort: 0, xdsPort: 0, logLevel: 'silent', insecure: true, ...overrides, db: dbPath });
   const srv = await startServer(opts, silentLogger(), { defaultMetrics: false, ...extras });
   let stopped: Promise<void> | null = null;
   return {

@@ -28,6 +28,7 @@ import { ADS_DELTA, ADS_SOTW, openRaw, responseHead, toProtoStruct } from '../he
 import { TYPE_URL, kindOfTypeUrl, type ResourceKind } from '../../src/xds/protos';
 import { encodeDeltaDiscoveryRequest, encodeDiscoveryRequest } from '../../src/xds/wire';
 import { XDS_LIMITS } from '../../src/xds/limits';
+import { binaryString } from '../helpers/arbitraries';
 
 const RUNS = Math.max(1, Number(process.env.EDGE_XDS_FUZZ_RUNS ?? 120));
 const TIME_LIMIT_MS = Number(process.env.EDGE_XDS_FUZZ_MS ?? Math.max(10_000, RUNS * 50));
@@ -101,8 +102,8 @@ after(async () => {
 
 // ---- generators ----
 
-const shortText = fc.string({ unit: 'binary', maxLength: 24 });
-const text = fc.oneof({ weight: 5, arbitrary: shortText }, { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 200, maxLength: 3000 }) });
+const shortText = binaryString({ maxLength: 24 });
+const text = fc.oneof({ weight: 5, arbitrary: shortText }, { weight: 1, arbitrary: binaryString({ minLength: 200, maxLength: 3000 }) });
 const typeUrl = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...Object.values(TYPE_URL)) },
   { weight: 1, arbitrary: fc.constantFrom('', 'type.googleapis.com/envoy.config.listener.v3.Listenerx', 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret') },

@@ -12,6 +12,7 @@ import { scanNode, splitField, withScannedNode } from '../../src/xds/node-scan';
 import { decodeDeltaDiscoveryRequest, decodeDiscoveryRequest, encodeDeltaDiscoveryRequest, encodeDiscoveryRequest, type EnvoyNode } from '../../src/xds/wire';
 import { XDS_LIMITS } from '../../src/xds/limits';
 import { delimited, toProtoStruct } from '../helpers/raw-xds';
+import { binaryString } from '../helpers/arbitraries';
 
 const OPTS = { longs: String, enums: String, defaults: true, arrays: true, objects: true, oneofs: true } as const;
 const NodeType = envoyType('envoy.config.core.v3.Node');
@@ -20,14 +21,14 @@ function fullNode(bytes: Uint8Array): EnvoyNode {
   return NodeType.toObject(NodeType.decode(bytes), OPTS) as EnvoyNode;
 }
 
-const short = fc.string({ unit: 'binary', maxLength: 20 });
+const short = binaryString({ maxLength: 20 });
 // Around the cut (maxNodeStringChars 256, client features 128), in every plane of Unicode.
-const anyText = fc.oneof(short, fc.string({ unit: 'binary', minLength: 120, maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 300 }));
+const anyText = fc.oneof(short, binaryString({ minLength: 120, maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 300 }));
 const smallCoordinate = fc.oneof(
   fc.double(),
   fc.double({ min: -180, max: 180, noNaN: true }).map(String),
   short,
-  fc.string({ unit: 'binary', minLength: 60, maxLength: 70 }),
+  binaryString({ minLength: 60, maxLength: 70 }),
   fc.boolean(),
   fc.constant(null),
   fc.array(fc.integer(), { maxLength: 3 }),

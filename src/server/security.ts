@@ -1,0 +1,133 @@
+/**
+ * Secure mode of the composition root: the Guard (CA, server certificate,
+ * credentials), the TLS credentials of the REST and xDS ports (renewed in
+ * place, no connection dropped), and the authorization of xDS and relay sync
+ * streams.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { isIP } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import type { SecureContextOptions } from 'node:tls';
+import type { ServerOptions } from '../config';
+import type { Logger, Metrics } from '../observability';
+import type { Store } from '../store';
+import { Guard, describeCaller, type AuthChannel, type AuthOutcome, type Denial, type ServerTls } from '../security';
+import type { Refusal, StreamInfo } from '../xds';
+import type { RelaySyncCall } from '../relay';
+
+/**
+ * TLS credentials of the xDS port: a client certificate is requested and,
+ * when sent, verified against the deployment CA by the handshake; the
+ * decision is the server's (authorize below), so that every refusal gets a
+ * status naming the reason and is counted, instead of a bare handshake
+ * failure. Renewed certificates apply to new connections at once.
+ */
+export class RenewableServerCredentials extends grpc.ServerCredentials {
+  constructor(tls: ServerTls) {
+    super({ requestCert: true, rejectUnauthorized: false }, contextOf(tls));
+  }
+
+  renew(tls: ServerTls): void {
+    this.updateSecureContextOptions(contextOf(tls));
+  }
+
+  _equals(other: grpc.ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+export function contextOf(tls: ServerTls): SecureContextOptions {
+  return { key: Buffer.from(tls.keyPem), cert: Buffer.from(tls.chainPem), ca: Buffer.from(tls.caPem), minVersion: 'TLSv1.2' };
+}
+
+/** DNS names and IPs the server certificate carries: loopback, the host name, --host (a specific IP), --advertise-address, --tls-san. */
+export function serverNames(opts: ServerOptions): string[] {
+  const names = ['localhost', '127.0.0.1', '::1', os.hostname().toLowerCase()];
+  if (isIP(opts.host) !== 0 && opts.host !== '0.0.0.0' && opts.host !== '::') names.push(opts.host);
+  if (opts.advertiseAddress) names.push(opts.advertiseAddress);
+  for (const n of opts.tlsSans ?? []) names.push(n);
+  // A host name that is not a valid DNS name (underscores, ...) is left out rather than failing the start.
+  return [...new Set(names)].filter((n) => isIP(n) !== 0 || /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(n));
+}
+
+export async function openGuard(opts: ServerOptions, store: Store, log: Logger, metrics: Metrics): Promise<Guard> {
+  const guard = await Guard.open({
+    db: store.db,
+    dataDir: path.dirname(path.resolve(opts.db)),
+    trustDomain: opts.trustDomain,
+    caCertFile: opts.caCert,
+    caKeyFile: opts.caKey,
+    serverNames: serverNames(opts),
+    certTtlMs: opts.certTtlMs,
+    logger: log.child({ component: 'security' }),
+    metrics,
+    recordEvents: (events) => store.appendEvents(events),
+  });
+  log.info({ trustDomain: guard.trustDomain, ca: guard.ca.certFile, adminTokenFile: guard.admin.file }, 'secure mode: TLS and credentials on every port');
+  return guard;
+}
+
+/** On the first start: the admin token, shown once on the terminal only (never in the structured log); the file keeps it (0600). */
+export function announceAdminToken(guard: Guard, httpPort: number): void {
+  if (!guard.admin.createdToken) return;
+  process.stderr.write(
+    `\nedge-xds: created the admin token (saved in ${guard.admin.file}, mode 0600):\n\n  ${guard.admin.createdToken}\n\n` +
+      `Try:\n  curl --cacert ${guard.ca.certFile} -H "Authorization: Bearer $(cat ${guard.admin.file})" https://127.0.0.1:${httpPort}/v1/nodes\n\n`,
+  );
+}
+
+const denial = (status: 401 | 403, reason: Denial['reason'], message: string): AuthOutcome => ({ ok: false, denial: { status, reason, message } });
+
+/**
+ * xDS: on the TLS port the client certificate's node identity, on the
+ * plaintext port the node credential in node.metadata, must be the node
+ * whose config the stream asks for.
+ */
+export function xdsAuthorizer(guard: Guard): (s: StreamInfo, credential: string | null) => Refusal | null {
+  return (s, credential) => {
+    const t = s.transport();
+    const nodeId = s.proxy!.id;
+    const channel: AuthChannel = t.tls ? 'xds' : 'xds-plaintext';
+    const outcome = t.tls
+      ? (guard.authenticateCertificate(t.certificate) ??
+        denial(401, 'missing-credential', "this xDS port needs a client certificate issued by this deployment's CA (none was sent, or it is expired or from another CA)"))
+      : credential !== null
+        ? guard.authenticateBearer(credential)
+        : denial(401, 'missing-credential', 'the plaintext xDS listener needs the node\'s own credential in node.metadata["edge-xds-credential"]');
+    const ctx = { peer: s.peer, claimed: nodeId, what: `xDS ${s.service}` };
+    if (!outcome.ok) {
+      guard.denied(channel, outcome.denial, ctx);
+      return { reason: 'unauthenticated', code: grpc.status.UNAUTHENTICATED, details: outcome.denial.message };
+    }
+    const c = outcome.caller;
+    if (c.kind === 'node' && c.id === nodeId) return null;
+    const who = 'id' in c ? `${c.kind} "${c.id}"` : `an ${c.kind} token`;
+    const details = `node.id "${nodeId}" is not the identity of this client (${who}): a node may only ask for its own config`;
+    guard.denied(channel, { status: 403, reason: 'wrong-identity', message: details }, { ...ctx, caller: c });
+    return { reason: 'permission_denied', code: grpc.status.PERMISSION_DENIED, details };
+  };
+}
+
+/** Relay sync: TLS with a relay certificate, and the relay id of Hello must be the certificate's. */
+export function relayAuthorizer(guard: Guard): (call: RelaySyncCall, relayId: string | null) => { code: grpc.status; details: string } | null {
+  return (call, relayId) => {
+    const a = call.getAuthContext();
+    const peer = call.getPeer();
+    const outcome =
+      a?.transportSecurityType === 'ssl'
+        ? (guard.authenticateCertificate(a.sslPeerCertificate) ?? denial(401, 'missing-credential', "relay sync needs a relay certificate issued by this deployment's CA"))
+        : denial(401, 'missing-credential', 'relay sync is served on the TLS port only');
+    if (!outcome.ok) {
+      if (relayId === null) guard.denied('relay-sync', outcome.denial, { peer, what: 'RelaySync' });
+      return { code: grpc.status.UNAUTHENTICATED, details: outcome.denial.message };
+    }
+    const c = outcome.caller;
+    let details: string | null = null;
+    if (c.kind !== 'relay') details = `only relay identities may open the relay sync stream; this client is ${describeCaller(c)}`;
+    else if (relayId !== null && relayId !== c.id) details = `hello names relay "${relayId}" but the client certificate is relay "${c.id}"`;
+    if (details === null) return null;
+    guard.denied('relay-sync', { status: 403, reason: c.kind !== 'relay' ? 'forbidden' : 'wrong-identity', message: details }, { peer, claimed: relayId ?? undefined, caller: c, what: 'RelaySync' });
+    return { code: grpc.status.PERMISSION_DENIED, details };
+  };
+}

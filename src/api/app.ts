@@ -11,6 +11,7 @@ import { meshRouter, type MeshAdmin } from './mesh-routes';
 import { tierRouter, type TierAdmin } from './tier-routes';
 import { authGate, type ApiAuth } from './auth';
 import { securityRouter } from './security-routes';
+import type { Guard } from '../security';
 
 import { MAX_BODY_BYTES } from './limits';
 
@@ -29,7 +30,11 @@ export interface ApiOptions {
   /** Relays, bootstraps and the link between tiers. */
   tier?: TierAdmin;
   /** Secure mode: credentials on every route but /healthz and /readyz (apiToken is then unused). */
-  auth?: ApiAuth & { closeStreams(kind: 'node' | 'relay', id: string): number };
+  auth?: ApiAuth & {
+    /** The global tier: tokens, enrollment and revocation (relays hold no CA key and serve none of these). */
+    authority: Guard | null;
+    closeStreams(kind: 'node' | 'relay', id: string): number;
+  };
 }
 
 export function createApp(opts: ApiOptions): Express {
@@ -66,7 +71,7 @@ export function createApp(opts: ApiOptions): Express {
 
   const guard = opts.auth?.guard ?? null;
   const mounts: Array<[string, Router]> = [['/v1', nodesRouter(opts.registry, guard)]];
-  if (opts.auth) mounts.push(['/v1', securityRouter({ guard: opts.auth.guard, closeStreams: opts.auth.closeStreams })]);
+  if (opts.auth?.authority) mounts.push(['/v1', securityRouter({ guard: opts.auth.authority, closeStreams: opts.auth.closeStreams })]);
   if (opts.mesh) mounts.push(['/v1', meshRouter(opts.mesh)]);
   if (opts.tier) mounts.push(['/v1', tierRouter(opts.tier, guard)]);
   mounts.push(['/', seedRouter(opts.registry, guard)]);

@@ -15,7 +15,7 @@ import type { HeartbeatInput } from '../domain';
 import { ApiError, fromZodIssue } from './errors';
 import { heartbeatSchema } from '../domain';
 import { MAX_BODY_BYTES } from './limits';
-import { describeCaller, type Denial, type Guard } from '../security';
+import { describeCaller, type Denial, type Authenticator } from '../security';
 import { authenticateRequest } from './auth';
 
 const PATH = /^\/v1\/nodes\/([a-z0-9-]{1,63})\/heartbeat$/;
@@ -26,7 +26,7 @@ export interface FastPathOptions {
   apiToken: string | null;
   logger: Logger;
   /** Secure mode: the caller must be an admin or this node (apiToken is then unused). */
-  guard?: Guard | null;
+  guard?: Authenticator | null;
 }
 
 /** Wraps the express app: heartbeats are served directly, everything else by `app`. */
@@ -53,7 +53,7 @@ export function withHeartbeatFastPath(app: RequestListener, opts: FastPathOption
 }
 
 /** Secure mode: admin or the node itself; else answered here (401/403, counted by the guard). */
-function authorized(req: IncomingMessage, res: ServerResponse, id: string, guard: Guard): boolean {
+function authorized(req: IncomingMessage, res: ServerResponse, id: string, guard: Authenticator): boolean {
   const outcome = authenticateRequest(guard, req);
   let d: Denial | null = null;
   if (outcome === null) d = { status: 401, reason: 'missing-credential', message: 'this endpoint needs a credential: Authorization: Bearer <token>, or a client certificate from this deployment' };

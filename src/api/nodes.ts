@@ -6,11 +6,11 @@ import { ApiError, parseOrThrow } from './errors';
 import { eventsQuerySchema, heartbeatSchema, nodeFilterSchema, registrationSchema } from '../domain';
 import { route } from './middleware';
 import { mayActFor } from './auth';
-import type { Guard } from '../security';
+import type { Authenticator } from '../security';
 
 const notFound = (id: string): ApiError => new ApiError(404, 'not_found', `node "${id}" is not registered`, 'id');
 
-export function nodesRouter(registry: Registry, guard: Guard | null = null): Router {
+export function nodesRouter(registry: Registry, guard: Authenticator | null = null): Router {
   const r = Router();
 
   r.post(

@@ -4,10 +4,10 @@ import type { Registry } from '../registry';
 import { ApiError, parseOrThrow } from './errors';
 import { route } from './middleware';
 import { mayActFor } from './auth';
-import type { Guard } from '../security';
+import type { Authenticator } from '../security';
 import { parseSeedRegister, seedHeartbeatSchema, seedToHeartbeat, seedToRegistration } from './seed';
 
-export function seedRouter(registry: Registry, guard: Guard | null = null): Router {
+export function seedRouter(registry: Registry, guard: Authenticator | null = null): Router {
   const r = Router();
 
   r.post(

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ApiError, parseOrThrow } from './errors';
 import { route } from './middleware';
 import { decimalValue } from '../domain';
-import type { Guard } from '../security';
+import type { Authenticator } from '../security';
 import { callerOf, mayActFor } from './auth';
 
 export interface RelaysQuery {
@@ -43,7 +43,7 @@ const nearSchema = z
 const relaysQuery = z.strictObject({ region: z.string().min(1).max(63).optional(), near: nearSchema.optional() });
 const bootstrapQuery = z.strictObject({ format: z.enum(['envoy', 'grpc']).default('envoy'), mode: z.enum(['delta', 'sotw']).default('delta') });
 
-export function tierRouter(tier: TierAdmin, guard: Guard | null = null): Router {
+export function tierRouter(tier: TierAdmin, guard: Authenticator | null = null): Router {
   const r = Router();
   r.get(
     '/relays',

@@ -6,6 +6,7 @@
  *     --heartbeat-interval 2s [--admin-port 9090]
  * SIGTERM/SIGINT: deregister (best effort, 2 s) and exit 0. Logs go to stderr as JSON lines.
  */
+import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startBackendAdmin } from './admin';
 import { collect, durationArg, intArg, numberArg } from './args';
@@ -29,6 +30,8 @@ interface Flags {
   registryUrl?: string[];
   heartbeatInterval: number;
   apiToken?: string;
+  tokenFile?: string;
+  cacert?: string;
   maxRps?: number;
   adminHost: string;
   adminPort?: number;
@@ -54,6 +57,8 @@ export function buildBackendCommand(): Command {
     .option('--registry-url <url>', 'edge-xds REST base URL, repeatable, in failover order (relays first, global last)', collect)
     .option('--heartbeat-interval <duration>', 'heartbeat interval', durationArg, 2000)
     .addOption(new Option('--api-token <token>', 'bearer token for the REST API').env('EDGE_XDS_API_TOKEN'))
+    .addOption(new Option('--token-file <file>', "secure mode: file with this node's token (node-token written by `edge-xds enroll`)"))
+    .addOption(new Option('--cacert <file>', 'secure mode: CA bundle that https:// registry URLs are verified against (ca.pem)'))
     .option('--max-rps <n>', 'declared capacity (requests per second)', numberArg(1, 1e9))
     .option('--admin-host <host>', 'interface of the control endpoint', '127.0.0.1')
     .option('--admin-port <port>', 'HTTP control endpoint (latency, load, heartbeats); off when absent', intArg(0, 65535))
@@ -88,7 +93,14 @@ export async function runBackend(argv: string[]): Promise<void> {
     advertiseAddress: f.advertiseAddress,
     advertisePort: f.advertisePort,
     capacity: f.maxRps ? { maxRps: f.maxRps } : {},
-    registry: f.registryUrl?.length ? { urls: f.registryUrl, heartbeatIntervalMs: f.heartbeatInterval, apiToken: f.apiToken } : undefined,
+    registry: f.registryUrl?.length
+      ? {
+          urls: f.registryUrl,
+          heartbeatIntervalMs: f.heartbeatInterval,
+          apiToken: f.tokenFile ? fs.readFileSync(f.tokenFile, 'utf8').trim() : f.apiToken,
+          tls: f.cacert ? { ca: fs.readFileSync(f.cacert, 'utf8') } : undefined,
+        }
+      : undefined,
     logger,
   });
   const admin = f.adminPort === undefined ? null : await startBackendAdmin(backend, { nodeId: f.nodeId, latencyMs: f.latencyMs, load: null }, f.adminHost, f.adminPort);

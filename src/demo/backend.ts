@@ -20,6 +20,8 @@ export interface EchoBackendRegistryOptions {
   /** Network stats reported in heartbeats; default: measured heartbeat round trips. */
   network?: () => NetworkStats;
   apiToken?: string;
+  /** Secure mode: CA bundle for https:// URLs (and optionally a client certificate). */
+  tls?: { ca: string; cert?: string; key?: string };
   requestTimeoutMs?: number;
 }
 
@@ -136,6 +138,7 @@ export async function startEchoBackend(opts: EchoBackendOptions): Promise<EchoBa
       urls: r.urls,
       heartbeatIntervalMs: r.heartbeatIntervalMs,
       apiToken: r.apiToken,
+      tls: r.tls,
       requestTimeoutMs: r.requestTimeoutMs,
       network: r.network,
       logger: log,

@@ -10,6 +10,7 @@
  * the start of the list every few beats, so a recovered nearer relay is used
  * again.
  */
+import https from 'node:https';
 import type { DemoLogger } from './log';
 import { silentDemoLogger } from './log';
 
@@ -41,7 +42,10 @@ export interface NodeRegistration {
 export interface RegistryClientOptions {
   urls: string[];
   heartbeatIntervalMs: number;
+  /** Bearer token: in secure mode the node's own token (from enrollment: DIR/node-token). */
   apiToken?: string;
+  /** Secure mode: the CA bundle (PEM) that https:// URLs are verified against; a client certificate may go with it. */
+  tls?: { ca: string; cert?: string; key?: string };
   /** Per-request timeout (default min(2000, heartbeat interval)). */
   requestTimeoutMs?: number;
   /** Longest backoff between registration rounds (default 5000 ms). */
@@ -135,6 +139,7 @@ export class RegistryClient {
   close(): void {
     this.closed = true;
     this.stopHeartbeats();
+    this.tlsAgent?.destroy();
   }
 
   networkStats(): NetworkStats {
@@ -227,6 +232,13 @@ export class RegistryClient {
     this.jitterEwma = 0.7 * this.jitterEwma + 0.3 * Math.abs(ms - prev);
   }
 
+  private tlsAgent: https.Agent | null = null;
+  /** One keep-alive agent with the CA (and client certificate) for every https:// URL. */
+  private agent(): https.Agent {
+    const t = this.opts.tls!;
+    return (this.tlsAgent ??= new https.Agent({ keepAlive: true, maxSockets: 4, ca: t.ca, cert: t.cert, key: t.key }));
+  }
+
   /** Tries urls[from..], then urls[0..from): the first non-5xx answer wins. */
   private async send(method: string, path: string, body: unknown, from: number): Promise<Answer> {
     const urls = this.opts.urls;
@@ -240,8 +252,9 @@ export class RegistryClient {
       if (this.opts.apiToken) headers.authorization = `Bearer ${this.opts.apiToken}`;
       const t0 = performance.now();
       try {
-        const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeout) });
-        const text = await res.text();
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const res = this.opts.tls && url.startsWith('https:') ? await httpsRequest(url, method, headers, payload, timeout, this.agent()) : await fetchText(url, method, headers, payload, timeout);
+        const text = res.text;
         if (res.status >= 500) {
           failures.push(`${urls[i]}: HTTP ${res.status} ${text.slice(0, 200)}`);
           continue;
@@ -257,6 +270,27 @@ export class RegistryClient {
     }
     throw new AllUrlsFailedError(failures);
   }
+}
+
+async function fetchText(url: string, method: string, headers: Record<string, string>, body: string | undefined, timeout: number): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeout) });
+  return { status: res.status, text: await res.text() };
+}
+
+/** node:https with a CA (fetch cannot take one): same result shape, errors carry `cause.code` like fetch's. */
+function httpsRequest(url: string, method: string, headers: Record<string, string>, body: string | undefined, timeout: number, agent: https.Agent): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const h = { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) };
+    const req = https.request(url, { method, headers: h, agent, timeout }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', (err) => reject(Object.assign(new Error(err.message), { cause: err })));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+    req.on('error', (err) => reject(Object.assign(new Error(err.message), { cause: err })));
+    req.end(body);
+  });
 }
 
 function clampLoad(l: Load): Load {

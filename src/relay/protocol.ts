@@ -41,9 +41,10 @@ export function relaySyncService(): grpc.ServiceDefinition {
   return relayProto().edgexds.relay.v1.RelaySync.service;
 }
 
-export function relaySyncClient(target: string): RelaySyncClient {
+/** `credentials`: TLS with the relay's certificate in secure mode (default: plaintext, --insecure). */
+export function relaySyncClient(target: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): RelaySyncClient {
   const Ctor = relayProto().edgexds.relay.v1.RelaySync;
-  return new Ctor(target, grpc.credentials.createInsecure(), {
+  return new Ctor(target, credentials, {
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,

@@ -13,7 +13,7 @@ import { RESOURCE_KINDS, type ResourceKind } from '../xds/protos';
 import { Outbox } from './outbox';
 import { RelaySource } from './relay-source';
 import { SnapshotStore, type StoredChange } from './snapshot-store';
-import { UpstreamLink } from './upstream';
+import { UpstreamLink, type UpstreamLinkOptions } from './upstream';
 import type { ViewState, ViewUpdate__Output } from './protocol';
 
 /**
@@ -69,6 +69,9 @@ export interface RelayTierOptions {
   logger: Logger;
   upstreamWaitMs?: number;
   viewIdleMs?: number;
+  /** Secure mode: TLS credentials of the upstream link, and where the global tier's credential snapshots go. */
+  credentials?: UpstreamLinkOptions['credentials'];
+  onCredentials?: UpstreamLinkOptions['onCredentials'];
 }
 
 export class RelayTier {
@@ -106,6 +109,8 @@ export class RelayTier {
       onDisconnected: () => this.source.setDisconnected(),
       onInSync: () => void this.serial(async () => this.source.setInSync()),
       onEpochReset: () => this.epochResets++,
+      credentials: opts.credentials,
+      onCredentials: opts.onCredentials,
     });
   }
 

@@ -30,6 +30,8 @@ export interface RelaySyncServerOptions {
    * the status to end the stream with.
    */
   authorize?: (call: Call, relayId: string | null) => { code: grpc.status; details: string } | null;
+  /** Secure mode: the token hashes and revocations relays check credentials with (CredentialSnapshot JSON), and their changes. */
+  credentials?: { snapshotJson(): string; onChange(listener: () => void): () => void };
 }
 
 export type Call = grpc.ServerDuplexStream<RelayMessage__Output, GlobalMessage>;
@@ -85,6 +87,7 @@ class RelaySession {
   private chain: Promise<void> = Promise.resolve();
   private queuedForwards = 0;
   private unsubscribe: (() => void) | null = null;
+  private offCredentials: (() => void) | null = null;
   private replicaTimer: NodeJS.Timeout | null = null;
   private readonly changedNodes = new Set<string>();
   private closed = false;
@@ -120,6 +123,7 @@ class RelaySession {
     }
     this.views.clear();
     this.unsubscribe?.();
+    this.offCredentials?.();
     if (this.replicaTimer) clearInterval(this.replicaTimer);
     this.log.info({ relay: this.relayId }, 'relay sync stream closed');
   }
@@ -186,6 +190,11 @@ class RelaySession {
     this.log.info({ relay: reg.id, region: reg.region, epoch, appliedSeq: this.appliedSeq }, 'relay connected');
     this.send({ nodes: { full: true, nodes_json: [...this.opts.registry.nodes().values()].map((n) => JSON.stringify(n)), removed: [] } });
     this.send({ forward_ack: { seq: this.appliedSeq } });
+    const creds = this.opts.credentials;
+    if (creds) {
+      this.send({ credentials: { snapshot_json: creds.snapshotJson() } });
+      this.offCredentials = creds.onChange(() => this.send({ credentials: { snapshot_json: creds.snapshotJson() } }));
+    }
     this.unsubscribe = this.opts.registry.onChange((c: RegistryChange) => this.changedNodes.add(c.nodeId));
     this.replicaTimer = setInterval(() => this.sendReplicaChanges(), this.opts.replicaIntervalMs ?? 200);
     this.replicaTimer.unref();

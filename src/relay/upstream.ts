@@ -26,6 +26,10 @@ export interface UpstreamLinkOptions {
   onInSync(): void;
   /** The global tier's view of our position was ahead of ours: a new epoch was started and everything pending is resent. */
   onEpochReset?(from: string, to: string, globalSeq: number, ours: number): void;
+  /** Secure mode: TLS credentials for each connection (read at each connect, so renewed certificate files are used). */
+  credentials?: () => grpc.ChannelCredentials;
+  /** Secure mode: the global tier's token hashes and revocations (CredentialSnapshot JSON). */
+  onCredentials?(snapshotJson: string): void;
 }
 
 const MAX_IN_FLIGHT = 2000;
@@ -85,7 +89,7 @@ export class UpstreamLink {
     if (this.closed) return;
     const target = this.opts.upstreams[this.index % this.opts.upstreams.length]!;
     this.client?.close();
-    this.client = relaySyncClient(target);
+    this.client = relaySyncClient(target, this.opts.credentials?.());
     const call = this.client.Sync();
     this.call = call;
     this.inSync = false;
@@ -173,6 +177,9 @@ export class UpstreamLink {
         return;
       case 'applied':
         if (!this.inSync && Number(m.applied!.seq) >= this.syncTarget) this.markInSync();
+        return;
+      case 'credentials':
+        this.opts.onCredentials?.(m.credentials!.snapshot_json);
         return;
     }
   }

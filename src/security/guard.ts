@@ -15,65 +15,25 @@ import { isIP } from 'node:net';
 import type { Knex } from 'knex';
 import type { Logger, Metrics } from '../observability';
 import { loadCaFiles, loadOrCreateCa, type Ca } from './ca';
-import { identityOf, type Identity, type IdentityKind } from './identity';
+import type { Identity, IdentityKind } from './identity';
 import { issueFromCsr, issueServerCert, IssueError, DEFAULT_SERVER_CERT_TTL_MS, type IssuedCertificate } from './issue';
-import { RevocationList } from './revocation';
-import { hashToken, parseToken, sameHash, API_TOKEN_PREFIX, type ApiRole } from './token-format';
+import { hashToken } from './token-format';
+import {
+  CredentialBook,
+  describeCaller,
+  type AuthChannel,
+  type AuthOutcome,
+  type Authenticator,
+  type Caller,
+  type CredentialSnapshot,
+  type Denial,
+  type DenialContext,
+  type PeerCertificateInput,
+  type SecurityEvent,
+} from './book';
 import { TokenStore, type ApiTokenInfo, type CreateJoinTokenOptions, type JoinTokenInfo } from './tokens';
 
-/** Who a request or stream speaks for, once authenticated. */
-export type Caller =
-  | { kind: 'admin' | 'read'; via: 'token'; tokenId: string }
-  | { kind: 'node'; id: string; via: 'token'; tokenId: string }
-  | { kind: 'node' | 'relay'; id: string; via: 'certificate'; serial: string };
-
-/** Where a credential was presented (a label of edge_xds_auth_denials_total). */
-export type AuthChannel = 'rest' | 'xds' | 'xds-plaintext' | 'relay-sync' | 'enroll';
-
-export type DenialReason =
-  | 'missing-credential'
-  | 'malformed-credential'
-  | 'unknown-credential'
-  | 'expired'
-  | 'revoked'
-  | 'untrusted-certificate'
-  | 'not-an-identity'
-  | 'forbidden'
-  | 'wrong-identity';
-
-export interface Denial {
-  /** 401: who you are is not established; 403: you are known and may not. */
-  status: 401 | 403;
-  reason: DenialReason;
-  message: string;
-}
-
-export type AuthOutcome = { ok: true; caller: Caller } | { ok: false; denial: Denial };
-
-/** A TLS peer as node:tls reports it. */
-export interface PeerCertificateInput {
-  raw?: Buffer;
-  serialNumber?: string;
-  valid_from?: string;
-}
-
-/** What the refusal is about, for logs and the event log (never a secret). */
-export interface DenialContext {
-  peer?: string;
-  /** The node or relay id the client claimed (request path, node.id, Hello.relay_id). */
-  claimed?: string;
-  /** What was asked (method and path, service). */
-  what?: string;
-  caller?: Caller;
-  tokenId?: string;
-}
-
-export interface GuardEvent {
-  at: number;
-  nodeId: string;
-  type: 'auth-denied' | 'revoked' | 'enrolled';
-  detail: Record<string, unknown>;
-}
+export type GuardEvent = SecurityEvent;
 
 export interface GuardOptions {
   db: Knex;
@@ -112,6 +72,8 @@ export interface EnrollRequest {
   joinToken: string | null;
   /** The caller of a renewal (its current certificate or node token). */
   renewing?: Caller | null;
+  /** A relay's renewal: the DNS names and IPs of the certificate it renews with (kept as they are). */
+  renewingNames?: string[];
 }
 
 export interface EnrollResult {
@@ -136,27 +98,20 @@ export class EnrollError extends Error {
   }
 }
 
-interface CachedToken {
-  hash: string;
-  role: ApiRole;
-  nodeId: string | null;
-  expiresAt: number | null;
-}
-
 const ADMIN_TOKEN_FILE = 'admin-token';
-/** Denials of one (channel, reason) beyond this many per minute are counted but not logged or written. */
-const DENIAL_RECORDS_PER_MINUTE = 30;
+/** How long an expired API token is still known (refused as expired rather than unknown). */
+const EXPIRED_TOKENS_KEPT_MS = 24 * 3600_000;
 
-export class Guard {
+export class Guard implements Authenticator {
   readonly tokens: TokenStore;
-  private readonly apiTokens = new Map<string, CachedToken>();
-  private revocations = new RevocationList(new Map(), new Set());
-  /** Identity of a client certificate by its fingerprint (parsing with the X.509 library is not free). */
-  private readonly certIdentities = new Map<string, Identity | null>();
+  private readonly book: CredentialBook;
   private readonly revokedListeners = new Set<(identity: Identity) => void>();
   private readonly serverTlsListeners = new Set<(tls: ServerTls) => void>();
-  private readonly denialCounter: (channel: AuthChannel, reason: DenialReason) => void;
-  private readonly denialWindow = new Map<string, { start: number; n: number; suppressed: number }>();
+  private readonly credentialListeners = new Set<() => void>();
+  /** The last snapshot told to credential listeners (to tell them only of changes). */
+  private lastSnapshotJson = '';
+  /** Bumped by every write of this process to tokens or revocations (as it lands in memory): a reload that read the database before one is stale. */
+  private changes = 0;
   private refreshTimer: NodeJS.Timeout | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -169,8 +124,7 @@ export class Guard {
     readonly admin: { file: string; createdToken: string | null },
   ) {
     this.tokens = new TokenStore(opts.db);
-    const c = opts.metrics.counter('edge_xds_auth_denials_total', 'Requests and streams refused for a missing, bad or insufficient credential', ['channel', 'reason']);
-    this.denialCounter = (channel, reason) => c.inc({ channel, reason });
+    this.book = new CredentialBook(ca.trustDomain, opts.logger, opts.metrics, opts.recordEvents);
   }
 
   /** Loads or creates the CA, issues the server certificate, creates the admin token on first start. */
@@ -241,39 +195,38 @@ export class Guard {
 
   /** Reloads API tokens and revocations from the database. */
   async refresh(): Promise<void> {
-    const now = Date.now();
-    const rows = (await this.opts.db('api_tokens').whereNull('revoked_at').select('id', 'secret_hash', 'role', 'node_id', 'expires_at')) as Array<{
-      id: string;
-      secret_hash: string;
-      role: string;
-      node_id: string | null;
-      expires_at: number | string | null;
-    }>;
-    const fresh = new Map<string, CachedToken>();
-    for (const r of rows) {
-      const expiresAt = r.expires_at === null ? null : Number(r.expires_at);
-      if (expiresAt !== null && expiresAt <= now) continue;
-      fresh.set(r.id, { hash: r.secret_hash, role: r.role as ApiRole, nodeId: r.node_id, expiresAt });
+    // A revocation or a new token of this process that lands while the database is read must not be
+    // undone by what was read before it (a revoked token would work again, a new one be unknown,
+    // until the next reload): read again, a few times at most; the next reload catches up.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const seen = this.changes;
+      const now = Date.now();
+      const rows = (await this.opts.db('api_tokens').whereNull('revoked_at').select('id', 'secret_hash', 'role', 'node_id', 'expires_at')) as Array<{
+        id: string;
+        secret_hash: string;
+        role: string;
+        node_id: string | null;
+        expires_at: number | string | null;
+      }>;
+      const revocations = await this.tokens.revocations();
+      if (this.changes !== seen) continue;
+      this.book.tokens.clear();
+      for (const r of rows) {
+        const expiresAt = r.expires_at === null ? null : Number(r.expires_at);
+        // Recently expired tokens stay, so that they are refused as "expired", not as "unknown".
+        if (expiresAt !== null && expiresAt <= now - EXPIRED_TOKENS_KEPT_MS) continue;
+        this.book.tokens.set(r.id, { hash: r.secret_hash, role: r.role as 'admin' | 'read' | 'node', nodeId: r.node_id, expiresAt });
+      }
+      this.book.setRevocations(revocations);
+      this.credentialsChanged();
+      return;
     }
-    this.apiTokens.clear();
-    for (const [k, v] of fresh) this.apiTokens.set(k, v);
-    this.revocations = await this.tokens.revocations();
   }
 
-  // ---- authentication ----------------------------------------------------
+  // ---- authentication (in memory) ----------------------------------------
 
-  /** Who a bearer token speaks for (in memory). */
   authenticateBearer(token: string): AuthOutcome {
-    const parsed = parseToken(token);
-    if (!parsed || parsed.prefix !== API_TOKEN_PREFIX) return deny(401, 'malformed-credential', 'the bearer token is not an edge-xds API token');
-    const t = this.apiTokens.get(parsed.id);
-    if (!t || !sameHash(t.hash, hashToken(token))) return deny(401, 'unknown-credential', `token ${parsed.id} is unknown or revoked`);
-    if (t.expiresAt !== null && t.expiresAt <= Date.now()) return deny(401, 'expired', `token ${parsed.id} has expired`);
-    if (t.role === 'node') {
-      if (t.nodeId === null) return deny(401, 'unknown-credential', `token ${parsed.id} is unknown or revoked`);
-      return { ok: true, caller: { kind: 'node', id: t.nodeId, via: 'token', tokenId: parsed.id } };
-    }
-    return { ok: true, caller: { kind: t.role, via: 'token', tokenId: parsed.id } };
+    return this.book.authenticateBearer(token);
   }
 
   /**
@@ -282,59 +235,35 @@ export class Guard {
    * sent none.
    */
   authenticateCertificate(cert: PeerCertificateInput | null | undefined): AuthOutcome | null {
-    if (!cert || !cert.raw) return null;
-    const fp = cert.raw.toString('base64');
-    let identity = this.certIdentities.get(fp);
-    if (identity === undefined) {
-      identity = identityOf({ raw: cert.raw }, this.trustDomain);
-      if (this.certIdentities.size >= 10_000) this.certIdentities.delete(this.certIdentities.keys().next().value as string);
-      this.certIdentities.set(fp, identity);
-    }
-    if (identity === null) return deny(401, 'not-an-identity', `the client certificate carries no spiffe://${this.trustDomain}/node/<id> or /relay/<id> identity`);
-    const serial = (cert.serialNumber ?? '').toLowerCase().replace(/^0+/, '');
-    const notBefore = cert.valid_from ? Date.parse(cert.valid_from) : 0;
-    if (this.revocations.isRevoked(identity, { notBefore, serial })) {
-      return deny(401, 'revoked', `the certificate of ${identity.kind} ${identity.id} (serial ${serial}) was revoked`);
-    }
-    return { ok: true, caller: { kind: identity.kind, id: identity.id, via: 'certificate', serial } };
+    return this.book.authenticateCertificate(cert);
   }
 
-  // ---- refusals ----------------------------------------------------------
-
-  /**
-   * Counts a refusal, and (at most DENIAL_RECORDS_PER_MINUTE per channel and
-   * reason, so a flood cannot fill the disk) logs it at warn and writes an
-   * `auth-denied` event with the identity that tried.
-   */
   denied(channel: AuthChannel, denial: Denial, ctx: DenialContext = {}): void {
-    this.denialCounter(channel, denial.reason);
-    const key = `${channel}/${denial.reason}`;
-    const now = Date.now();
-    let w = this.denialWindow.get(key);
-    if (!w || now - w.start >= 60_000) {
-      w = { start: now, n: 0, suppressed: w?.suppressed ?? 0 };
-      this.denialWindow.set(key, w);
-    }
-    if (w.n >= DENIAL_RECORDS_PER_MINUTE) {
-      w.suppressed++;
-      return;
-    }
-    w.n++;
-    const suppressed = w.suppressed;
-    w.suppressed = 0;
-    const who = ctx.caller ? describeCaller(ctx.caller) : undefined;
-    const line = { channel, reason: denial.reason, status: denial.status, peer: ctx.peer, claimed: clip(ctx.claimed), what: clip(ctx.what), caller: who, tokenId: ctx.tokenId, suppressedBefore: suppressed };
-    this.opts.logger.warn(line, `denied: ${denial.message}`);
-    const nodeId = ctx.caller && 'id' in ctx.caller ? ctx.caller.id : (clip(ctx.claimed, 63) ?? '');
-    void this.record([{ at: now, nodeId, type: 'auth-denied', detail: { channel, reason: denial.reason, message: denial.message, peer: ctx.peer, caller: who, what: clip(ctx.what), suppressedBefore: suppressed } }]);
+    this.book.denied(channel, denial, ctx);
   }
 
-  private async record(events: GuardEvent[]): Promise<void> {
-    try {
-      await this.opts.recordEvents?.(events);
-    } catch (err) {
-      this.opts.logger.debug({ err }, 'writing a security event failed');
-    }
+  private record(events: SecurityEvent[]): Promise<void> {
+    return this.book.record(events);
+  }
+
+  // ---- what relays receive -----------------------------------------------
+
+  /** Token hashes and revocations, for relays (CredentialSnapshot). */
+  credentialSnapshot(): CredentialSnapshot {
+    return this.book.snapshot();
+  }
+
+  /** Called after any change of tokens or revocations (not on a reload that found nothing new). */
+  onCredentialsChanged(listener: () => void): () => void {
+    this.credentialListeners.add(listener);
+    return () => this.credentialListeners.delete(listener);
+  }
+
+  private credentialsChanged(): void {
+    const json = JSON.stringify(this.book.snapshot());
+    if (json === this.lastSnapshotJson) return;
+    this.lastSnapshotJson = json;
+    for (const l of this.credentialListeners) l();
   }
 
   // ---- tokens, enrollment, revocation ------------------------------------
@@ -345,7 +274,9 @@ export class Guard {
 
   async createApiToken(role: 'admin' | 'read', opts: { ttlMs?: number; description?: string } = {}): Promise<ApiTokenInfo & { token: string }> {
     const t = await this.tokens.createApiToken({ role, ...opts });
-    this.apiTokens.set(t.id, { hash: hashToken(t.token), role, nodeId: null, expiresAt: t.expiresAt });
+    this.changes++;
+    this.book.tokens.set(t.id, { hash: hashToken(t.token), role, nodeId: null, expiresAt: t.expiresAt });
+    this.credentialsChanged();
     return t;
   }
 
@@ -356,7 +287,9 @@ export class Guard {
 
   async revokeToken(id: string): Promise<boolean> {
     const ok = await this.tokens.revokeToken(id);
-    this.apiTokens.delete(id);
+    this.changes++;
+    this.book.tokens.delete(id);
+    this.credentialsChanged();
     return ok;
   }
 
@@ -369,6 +302,7 @@ export class Guard {
     const identity: Identity = { kind: req.kind, id: req.id };
     let revokedAt: number | null = null;
     let fresh = false;
+    let sans: string[] = [];
     if (req.joinToken !== null) {
       const r = await this.tokens.redeemJoinToken(req.joinToken, identity);
       if (!r.ok) {
@@ -376,6 +310,7 @@ export class Guard {
         throw new EnrollError(status, r.reason, r.message, 'token');
       }
       revokedAt = r.revokedAt;
+      sans = r.sans;
       fresh = true;
     } else {
       const c = req.renewing;
@@ -387,7 +322,13 @@ export class Guard {
     }
     let issued: IssuedCertificate;
     try {
-      issued = await issueFromCsr(this.ca, req.csrPem, identity, this.opts.certTtlMs, { revokedAt });
+      // A relay renewing keeps the names of its current certificate (renewing: the caller proved it is this relay).
+      if (!fresh && req.kind === 'relay') sans = req.renewingNames ?? [];
+      issued = await issueFromCsr(this.ca, req.csrPem, identity, this.opts.certTtlMs, {
+        revokedAt,
+        dnsNames: sans.filter((n) => isIP(n) === 0),
+        ips: sans.filter((n) => isIP(n) !== 0),
+      });
     } catch (err) {
       if (err instanceof IssueError) throw new EnrollError(400, err.reason, err.message, err.reason === 'bad-identity' ? 'id' : 'csr');
       throw err;
@@ -395,21 +336,31 @@ export class Guard {
     let nodeToken: string | undefined;
     if (fresh && req.kind === 'node') {
       const t = await this.tokens.createApiToken({ role: 'node', nodeId: req.id, description: 'issued at enrollment' });
-      this.apiTokens.set(t.id, { hash: hashToken(t.token), role: 'node', nodeId: req.id, expiresAt: null });
+      this.changes++;
+      this.book.tokens.set(t.id, { hash: hashToken(t.token), role: 'node', nodeId: req.id, expiresAt: null });
+      this.credentialsChanged();
       nodeToken = t.token;
     }
     const detail = { kind: req.kind, serial: issued.serial, notAfter: issued.notAfter.toISOString(), renewal: !fresh };
     this.opts.logger.info({ ...detail, id: req.id }, fresh ? 'enrolled' : 'certificate renewed');
     await this.record([{ at: Date.now(), nodeId: req.id, type: 'enrolled', detail }]);
-    return { certPem: issued.certPem, chainPem: issued.chainPem, caPem: issued.caPem, serial: issued.serial, notAfter: issued.notAfter.toISOString(), ...(nodeToken ? { nodeToken } : {}) };
+    return {
+      certPem: issued.certPem,
+      chainPem: issued.chainPem,
+      caPem: issued.caPem,
+      serial: issued.serial,
+      notAfter: issued.notAfter.toISOString(),
+      ...(nodeToken ? { nodeToken } : {}),
+    };
   }
 
   /** Revokes a node or relay: its certificates and tokens stop working at once and its open streams are closed. */
   async revoke(identity: Identity, by: string): Promise<{ revokedAt: number; joinTokens: number; apiTokens: number }> {
     const r = await this.tokens.revokeIdentity(identity);
-    for (const [id, t] of this.apiTokens) if (identity.kind === 'node' && t.role === 'node' && t.nodeId === identity.id) this.apiTokens.delete(id);
-    this.revocations = await this.tokens.revocations();
-    this.certIdentities.clear();
+    this.changes++;
+    for (const [id, t] of this.book.tokens) if (identity.kind === 'node' && t.role === 'node' && t.nodeId === identity.id) this.book.tokens.delete(id);
+    this.book.setRevocations(await this.tokens.revocations());
+    this.credentialsChanged();
     this.opts.logger.warn({ kind: identity.kind, id: identity.id, by }, 'identity revoked');
     await this.record([{ at: r.revokedAt, nodeId: identity.id, type: 'revoked', detail: { kind: identity.kind, by, joinTokens: r.joinTokens, apiTokens: r.apiTokens } }]);
     for (const l of this.revokedListeners) l(identity);
@@ -426,19 +377,6 @@ export class Guard {
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     if (this.renewTimer) clearTimeout(this.renewTimer);
   }
-}
-
-const deny = (status: 401 | 403, reason: DenialReason, message: string): AuthOutcome => ({ ok: false, denial: { status, reason, message } });
-
-/** `node web-1 (certificate)`, `admin token 0123...` */
-export function describeCaller(c: Caller): string {
-  if (!('id' in c)) return `${c.kind} token ${c.tokenId}`;
-  return `${c.kind} ${c.id} (${c.via === 'token' ? `token ${c.tokenId}` : `certificate ${c.serial}`})`;
-}
-
-function clip(s: string | undefined, max = 200): string | undefined {
-  if (s === undefined) return undefined;
-  return s.length > max ? `${s.slice(0, max)}...` : s;
 }
 
 /** Writes a secret: mode 0600 from creation (never briefly world-readable), atomically. */

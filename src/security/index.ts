@@ -23,5 +23,7 @@ export type {
   JoinTokenInfo,
   ApiTokenInfo,
 } from './tokens';
-export { Guard, EnrollError, describeCaller, writeSecretFile } from './guard';
-export type { Caller, AuthChannel, DenialReason, Denial, AuthOutcome, PeerCertificateInput, DenialContext, GuardEvent, GuardOptions, ServerTls, EnrollRequest, EnrollResult } from './guard';
+export { Guard, EnrollError, writeSecretFile } from './guard';
+export type { GuardEvent, GuardOptions, ServerTls, EnrollRequest, EnrollResult } from './guard';
+export { CredentialBook, ReplicaAuthenticator, describeCaller, parseCredentialSnapshot } from './book';
+export type { Authenticator, Caller, AuthChannel, DenialReason, Denial, AuthOutcome, PeerCertificateInput, DenialContext, SecurityEvent, CredentialSnapshot } from './book';

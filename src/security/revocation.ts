@@ -34,6 +34,15 @@ export class RevocationList {
     return certificateRevoked(this.identities.get(identityKey(identity)), serialRevoked, cert.notBefore);
   }
 
+  /** [kind/id, revokedAt] pairs (a relay's copy, CredentialSnapshot). */
+  identityEntries(): Array<[string, number]> {
+    return [...this.identities];
+  }
+
+  serialEntries(): string[] {
+    return [...this.serials];
+  }
+
   get size(): number {
     return this.identities.size + this.serials.size;
   }

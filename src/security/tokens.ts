@@ -12,6 +12,7 @@
  * same database - can never spend one use twice.
  */
 import type { Knex } from 'knex';
+import { isIP } from 'node:net';
 import { DNS_LABEL } from '../domain';
 import { normalizeSerial } from './ca';
 import { checkIdentity, Identity, IdentityKind, isIdentity } from './identity';
@@ -27,6 +28,8 @@ export const DEFAULT_JOIN_TTL_MS = 3600_000;
 export const DEFAULT_JOIN_USES = 1;
 const MAX_JOIN_TTL_MS = 366 * 24 * 3600_000;
 const MAX_USES = 1_000_000;
+
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 /** An id prefix: the start of a DNS label (may end with "-"). */
 const ID_PREFIX = /^[a-z0-9][a-z0-9-]{0,61}$/;
@@ -44,7 +47,16 @@ export type RedeemFailureReason = 'malformed' | 'unknown' | 'expired' | 'used' |
 export type AuthFailureReason = 'malformed' | 'unknown' | 'expired' | 'revoked';
 
 export type RedeemResult =
-  | { ok: true; tokenId: string; identity: Identity; usesLeft: number; /** The identity's last revocation, if any (pass to issueFromCsr). */ revokedAt: number | null }
+  | {
+      ok: true;
+      tokenId: string;
+      identity: Identity;
+      usesLeft: number;
+      /** The identity's last revocation, if any (pass to issueFromCsr). */
+      revokedAt: number | null;
+      /** Relay tokens: the DNS names and IPs for its certificate. */
+      sans: string[];
+    }
   | { ok: false; reason: RedeemFailureReason; message: string; tokenId?: string };
 
 export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: AuthFailureReason; tokenId?: string };
@@ -60,6 +72,8 @@ export interface CreateJoinTokenOptions {
   ttlMs?: number;
   /** Default 1. */
   uses?: number;
+  /** Relay tokens only: DNS names and IPs the relay's certificate will carry (it serves nodes at them). */
+  sans?: string[];
   description?: string;
   now?: number;
 }
@@ -75,6 +89,8 @@ export interface JoinTokenInfo {
   revokedAt: number | null;
   lastUsedAt: number | null;
   description: string;
+  /** Relay tokens: the DNS names and IPs of the relay's certificate. */
+  sans: string[];
 }
 
 export interface CreateApiTokenOptions {
@@ -109,6 +125,7 @@ interface JoinTokenRow {
   revoked_at: number | string | null;
   last_used_at: number | string | null;
   description: string;
+  sans?: string;
 }
 
 interface ApiTokenRow {
@@ -144,6 +161,7 @@ function joinInfo(r: JoinTokenRow): JoinTokenInfo {
     revokedAt: numOrNull(r.revoked_at),
     lastUsedAt: numOrNull(r.last_used_at),
     description: r.description,
+    sans: r.sans ? r.sans.split(',') : [],
   };
 }
 
@@ -182,6 +200,12 @@ export class TokenStore {
     if (!Number.isInteger(ttl) || ttl < 1000 || ttl > MAX_JOIN_TTL_MS) throw new TokenError(`ttl ${ttl} ms: 1 s to 366 days`);
     const uses = opts.uses ?? DEFAULT_JOIN_USES;
     if (!Number.isInteger(uses) || uses < 1 || uses > MAX_USES) throw new TokenError(`uses ${uses}: an integer from 1 to ${MAX_USES}`);
+    const sans = opts.sans ?? [];
+    if (sans.length > 0 && kind !== 'relay') throw new TokenError('DNS names and IPs (sans) are for relay tokens only');
+    if (sans.length > 32) throw new TokenError('at most 32 names (sans)');
+    for (const n of sans) {
+      if (typeof n !== 'string' || (isIP(n) === 0 && !DNS_NAME.test(n))) throw new TokenError(`${JSON.stringify(n)} is neither an IP address nor a DNS name`);
+    }
     const now = opts.now ?? Date.now();
     const t = newToken(JOIN_TOKEN_PREFIX);
     const row: JoinTokenRow = {
@@ -196,6 +220,7 @@ export class TokenStore {
       revoked_at: null,
       last_used_at: null,
       description: checkDescription(opts.description),
+      sans: sans.map((n) => n.toLowerCase()).join(','),
     };
     await this.db('join_tokens').insert(row);
     return { ...joinInfo(row), token: t.token };
@@ -241,7 +266,7 @@ export class TokenStore {
         if (revokedAt !== null && revokedAt >= num(row.created_at)) {
           return refuse('revoked', `${identity.kind} ${identity.id} was revoked after join token ${id} was created: create a new token`);
         }
-        return { ok: true as const, tokenId: id, identity: { kind: identity.kind, id: identity.id }, usesLeft: row.uses_left, revokedAt };
+        return { ok: true as const, tokenId: id, identity: { kind: identity.kind, id: identity.id }, usesLeft: row.uses_left, revokedAt, sans: row.sans ? row.sans.split(',') : [] };
       });
     } catch (err) {
       if (err instanceof Refused) return err.result;

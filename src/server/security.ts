@@ -4,7 +4,9 @@
  * place, no connection dropped), and the authorization of xDS and relay sync
  * streams.
  */
+import fs from 'node:fs';
 import os from 'node:os';
+import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
@@ -12,7 +14,7 @@ import type { SecureContextOptions } from 'node:tls';
 import type { ServerOptions } from '../config';
 import type { Logger, Metrics } from '../observability';
 import type { Store } from '../store';
-import { Guard, describeCaller, type AuthChannel, type AuthOutcome, type Denial, type ServerTls } from '../security';
+import { Guard, ReplicaAuthenticator, describeCaller, parseCredentialSnapshot, type AuthChannel, type AuthOutcome, type Authenticator, type Denial, type ServerTls } from '../security';
 import type { Refusal, StreamInfo } from '../xds';
 import type { RelaySyncCall } from '../relay';
 
@@ -84,7 +86,7 @@ const denial = (status: 401 | 403, reason: Denial['reason'], message: string): A
  * plaintext port the node credential in node.metadata, must be the node
  * whose config the stream asks for.
  */
-export function xdsAuthorizer(guard: Guard): (s: StreamInfo, credential: string | null) => Refusal | null {
+export function xdsAuthorizer(guard: Authenticator): (s: StreamInfo, credential: string | null) => Refusal | null {
   return (s, credential) => {
     const t = s.transport();
     const nodeId = s.proxy!.id;
@@ -110,7 +112,7 @@ export function xdsAuthorizer(guard: Guard): (s: StreamInfo, credential: string 
 }
 
 /** Relay sync: TLS with a relay certificate, and the relay id of Hello must be the certificate's. */
-export function relayAuthorizer(guard: Guard): (call: RelaySyncCall, relayId: string | null) => { code: grpc.status; details: string } | null {
+export function relayAuthorizer(guard: Authenticator): (call: RelaySyncCall, relayId: string | null) => { code: grpc.status; details: string } | null {
   return (call, relayId) => {
     const a = call.getAuthContext();
     const peer = call.getPeer();
@@ -129,5 +131,125 @@ export function relayAuthorizer(guard: Guard): (call: RelaySyncCall, relayId: st
     if (details === null) return null;
     guard.denied('relay-sync', { status: 403, reason: c.kind !== 'relay' ? 'forbidden' : 'wrong-identity', message: details }, { peer, claimed: relayId ?? undefined, caller: c, what: 'RelaySync' });
     return { code: grpc.status.PERMISSION_DENIED, details };
+  };
+}
+
+/** What a relay in secure mode runs with: its certificate files, and the global tier's credentials (replicated). */
+export interface RelaySecurity {
+  relayId: string;
+  trustDomain: string;
+  authenticator: ReplicaAuthenticator;
+  /** The relay's certificate as its REST and xDS server certificate (relay certificates carry serverAuth). */
+  tls(): ServerTls;
+  /** Client credentials for the link to the global tier (read from the files at each connect). */
+  upstreamCredentials(): grpc.ChannelCredentials;
+  /** A credential snapshot from the global tier: applied and kept in the database for restarts while partitioned. */
+  onCredentials(json: string): void;
+  /** Certificate files changed (a renewal by `edge-xds enroll --renew`): new connections use them. */
+  onTlsChanged(listener: (tls: ServerTls) => void): void;
+  close(): void;
+}
+
+const CREDENTIALS_KEY = 'relay_credentials';
+
+export class TlsDirError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TlsDirError';
+  }
+}
+
+/** Reads DIR/key.pem, cert.pem, ca.pem: the relay's identity, checked against the CA and the clock. */
+export function readTlsDir(dir: string): { tls: ServerTls; trustDomain: string; relayId: string; mtimeMs: number } {
+  const file = (name: string): string => {
+    const p = path.join(dir, name);
+    try {
+      return fs.readFileSync(p, 'utf8');
+    } catch (err) {
+      throw new TlsDirError(`--tls-dir ${dir}: cannot read ${name} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); run \`edge-xds enroll --relay --out ${dir}\` first`);
+    }
+  };
+  const keyPem = file('key.pem');
+  const chainPem = file('cert.pem');
+  const caPem = file('ca.pem');
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(chainPem);
+  } catch (err) {
+    throw new TlsDirError(`--tls-dir ${dir}: cert.pem is not a PEM certificate (${(err as Error).message})`);
+  }
+  const uri = /URI:(spiffe:\/\/([^/,\s]+)\/relay\/([a-z0-9-]+))/.exec(leaf.subjectAltName ?? '');
+  if (!uri) throw new TlsDirError(`--tls-dir ${dir}: cert.pem is not a relay certificate (no spiffe://<trust-domain>/relay/<id> URI SAN)`);
+  const notAfter = new Date(leaf.validTo);
+  if (notAfter.getTime() <= Date.now()) throw new TlsDirError(`--tls-dir ${dir}: cert.pem expired at ${notAfter.toISOString()}; renew it with \`edge-xds enroll --relay --renew --out ${dir}\``);
+  const cas = caPem.split(/(?=-----BEGIN CERTIFICATE-----)/).filter((p) => p.includes('BEGIN CERTIFICATE'));
+  const signed = cas.some((pem) => {
+    try {
+      const ca = new X509Certificate(pem);
+      return leaf.checkIssued(ca) && leaf.verify(ca.publicKey);
+    } catch {
+      return false;
+    }
+  });
+  if (!signed) throw new TlsDirError(`--tls-dir ${dir}: cert.pem was not issued by the CA in ca.pem`);
+  const mtimeMs = Math.max(...['key.pem', 'cert.pem', 'ca.pem'].map((n) => fs.statSync(path.join(dir, n)).mtimeMs));
+  return { tls: { chainPem, keyPem, caPem, notAfter }, trustDomain: uri[2]!, relayId: uri[3]!, mtimeMs };
+}
+
+export async function openRelaySecurity(opts: ServerOptions, store: Store, log: Logger, metrics: Metrics): Promise<RelaySecurity> {
+  const dir = opts.tlsDir!;
+  let current = readTlsDir(dir);
+  if (opts.relayId && opts.relayId !== current.relayId) {
+    throw new TlsDirError(`--relay-id ${opts.relayId} is not the identity of ${path.join(dir, 'cert.pem')} (relay ${current.relayId})`);
+  }
+  const slog = log.child({ component: 'security' });
+  const authenticator = new ReplicaAuthenticator(current.trustDomain, slog, metrics, (events) => store.appendEvents(events));
+  const stored = await store.getSetting<string>(CREDENTIALS_KEY);
+  if (stored !== undefined) {
+    try {
+      authenticator.load(parseCredentialSnapshot(stored, current.trustDomain));
+    } catch (err) {
+      slog.warn({ err: (err as Error).message }, 'ignoring the stored credential snapshot');
+    }
+  }
+  slog.info(
+    { relayId: current.relayId, trustDomain: current.trustDomain, certNotAfter: current.tls.notAfter.toISOString(), credentials: authenticator.ready ? 'restored' : 'none yet' },
+    'secure mode: relay identity loaded',
+  );
+  const listeners = new Set<(tls: ServerTls) => void>();
+  let lastStored = stored ?? '';
+  let writing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    try {
+      const next = readTlsDir(dir);
+      if (next.mtimeMs === current.mtimeMs) return;
+      if (next.relayId !== current.relayId) throw new TlsDirError(`the new cert.pem is relay ${next.relayId}, not ${current.relayId}`);
+      current = next;
+      slog.info({ certNotAfter: next.tls.notAfter.toISOString() }, 'relay certificate files changed: new connections use them');
+      for (const l of listeners) l(next.tls);
+    } catch (err) {
+      slog.warn({ err: (err as Error).message }, 'ignoring the relay certificate files for now');
+    }
+  }, 5_000);
+  timer.unref();
+  return {
+    relayId: current.relayId,
+    trustDomain: current.trustDomain,
+    authenticator,
+    tls: () => current.tls,
+    upstreamCredentials: () => grpc.credentials.createSsl(Buffer.from(current.tls.caPem), Buffer.from(current.tls.keyPem), Buffer.from(current.tls.chainPem)),
+    onCredentials: (json) => {
+      try {
+        authenticator.load(parseCredentialSnapshot(json, current.trustDomain));
+      } catch (err) {
+        slog.warn({ err: (err as Error).message }, 'ignoring a credential snapshot from the global tier');
+        return;
+      }
+      if (json === lastStored) return;
+      lastStored = json;
+      writing = writing.then(() => store.putSetting(CREDENTIALS_KEY, json)).catch((err: unknown) => slog.warn({ err }, 'storing the credential snapshot failed'));
+    },
+    onTlsChanged: (l) => void listeners.add(l),
+    close: () => clearInterval(timer),
   };
 }

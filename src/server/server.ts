@@ -20,8 +20,8 @@ import { XdsMeshAdmin, WEIGHTS_KV_KEY } from './mesh-admin';
 import { ServerTierAdmin, bootstrapXdsHost } from './tier-admin';
 import { Outbox, Ownership, RelaySyncServer, RelayTier, relayForwarder, RELAY_HTTP_PORT_LABEL, RELAY_XDS_PORT_LABEL } from '../relay';
 import type { NodeRegistration } from '../domain';
-import type { Guard } from '../security';
-import { RenewableServerCredentials, announceAdminToken, contextOf, openGuard, relayAuthorizer, xdsAuthorizer } from './security';
+import type { Authenticator, Guard, ServerTls } from '../security';
+import { RenewableServerCredentials, announceAdminToken, contextOf, openGuard, openRelaySecurity, relayAuthorizer, xdsAuthorizer, type RelaySecurity } from './security';
 
 export interface RunningServer {
   httpPort: number;
@@ -56,6 +56,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
   let httpServer: http.Server | null = null;
   let xds: XdsComponent | null = null;
   let guard: Guard | null = null;
+  let relaySec: RelaySecurity | null = null;
   try {
     const applied = await migrateLatest(db);
     log.info({ db: opts.db, applied }, 'database ready');
@@ -64,10 +65,19 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
         { host: opts.host },
         '--insecure: no TLS and no credentials on any port; anyone who can reach them can read the fleet and change the mesh. For local experiments only.',
       );
+    } else if (opts.role === 'regional') {
+      relaySec = await openRelaySecurity(opts, store, log, metrics);
     } else {
       guard = await openGuard(opts, store, log, metrics);
     }
-    const credentials = guard ? new RenewableServerCredentials(guard.serverTlsNow()) : undefined;
+    // Who authenticates callers (the global tier's Guard, or a relay's replica of it), and the certificate this server presents.
+    const authn: Authenticator | null = guard ?? relaySec?.authenticator ?? null;
+    const serverTls = guard ? () => guard!.serverTlsNow() : relaySec ? relaySec.tls : null;
+    const onTlsChanged = (l: (t: ServerTls) => void): void => {
+      if (guard) guard.onServerTls(l);
+      relaySec?.onTlsChanged(l);
+    };
+    const credentials = serverTls ? new RenewableServerCredentials(serverTls()) : undefined;
 
     const onBatch = registryMetrics(metrics, () => registry);
     // A relay forwards what it accepts (durable outbox) and judges the health of only the nodes that talk to it.
@@ -93,7 +103,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
     let relay: RelayTier | null = null;
     let boundXdsPort = 0;
     let boundHttpPort = 0;
-    const relayId = (): string => opts.relayId ?? `relay-${(opts.advertiseAddress ?? opts.host).replace(/[^0-9a-f]+/gi, '-').toLowerCase()}-${boundXdsPort}`;
+    const relayId = (): string => opts.relayId ?? relaySec?.relayId ?? `relay-${(opts.advertiseAddress ?? opts.host).replace(/[^0-9a-f]+/gi, '-').toLowerCase()}-${boundXdsPort}`;
     xds = new XdsComponent({
       registry,
       metrics,
@@ -102,7 +112,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
       source: { coalesceMs: opts.coalesceMs, weightPushIntervalMs: opts.weightPushIntervalMs, viewIdleMs: opts.viewIdleMs, egress: { port: opts.egressPort } },
       maxBytesInFlight: opts.xdsSendBudget,
       credentials,
-      authorize: guard ? xdsAuthorizer(guard) : undefined,
+      authorize: authn ? xdsAuthorizer(authn) : undefined,
       serve: regional
         ? (meshSource) =>
             (relay = new RelayTier({
@@ -115,6 +125,8 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
               heartbeatIntervalMs: opts.heartbeatIntervalMs,
               viewIdleMs: opts.viewIdleMs,
               logger: log,
+              credentials: relaySec ? relaySec.upstreamCredentials : undefined,
+              onCredentials: relaySec ? relaySec.onCredentials : undefined,
               registration: (): NodeRegistration => ({
                 id: relayId(),
                 role: 'relay',
@@ -130,7 +142,18 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
             })).source
         : undefined,
     });
-    const sync = regional ? undefined : new RelaySyncServer({ registry, source: xds.source, store, logger: log, metrics, authorize: guard ? relayAuthorizer(guard) : undefined });
+    const g0 = guard;
+    const sync = regional
+      ? undefined
+      : new RelaySyncServer({
+          registry,
+          source: xds.source,
+          store,
+          logger: log,
+          metrics,
+          authorize: g0 ? relayAuthorizer(g0) : undefined,
+          credentials: g0 ? { snapshotJson: () => JSON.stringify(g0.credentialSnapshot()), onChange: (l) => g0.onCredentialsChanged(l) } : undefined,
+        });
     if (sync) {
       const svc = sync.service();
       xds.server.addService(svc.definition, svc.implementation);
@@ -151,19 +174,20 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
       upstreams: opts.upstreams ?? [],
       relay: relay && outbox ? { tier: relay, outbox, relayId } : undefined,
       sync,
+      // Secure mode: Envoy bootstraps get mTLS, gRPC ones the plaintext listener (0 until it listens, and while stopping).
+      security: opts.insecure ? null : { plaintextHost: opts.xdsPlaintextHost, plaintextPort: () => (opts.xdsPlaintextPort === null ? null : ready ? xdsPlaintextPort : 0) },
     });
     const mesh = new XdsMeshAdmin(xds, registry, store);
     const xdsRef = xds;
     const closeStreams = (kind: 'node' | 'relay', id: string): number =>
       kind === 'node' ? xdsRef.server.endStreamsOf(id, grpc.status.PERMISSION_DENIED, `node "${id}" was revoked`) : (sync?.endSessionsOf(id, `relay "${id}" was revoked`) ?? 0);
     if (guard) guard.onRevoked((identity) => closeStreams(identity.kind, identity.id));
-    const auth = guard ? { guard, metricsAccess: opts.metricsAccess, closeStreams } : undefined;
+    const auth = authn ? { guard: authn, authority: guard, metricsAccess: opts.metricsAccess, closeStreams } : undefined;
     const app = createApp({ registry, metrics, logger: log.child({ component: 'api' }), apiToken: opts.apiToken, isReady: () => ready, mesh, tier, auth });
-    const handler = withHeartbeatFastPath(app, { registry, apiToken: opts.apiToken, logger: log.child({ component: 'api' }), guard });
-    if (guard) {
-      const tls = guard.serverTlsNow();
-      const secure = https.createServer({ keepAliveTimeout: 30_000, ...contextOf(tls), requestCert: true, rejectUnauthorized: false }, handler);
-      guard.onServerTls((t) => {
+    const handler = withHeartbeatFastPath(app, { registry, apiToken: opts.apiToken, logger: log.child({ component: 'api' }), guard: authn });
+    if (serverTls) {
+      const secure = https.createServer({ keepAliveTimeout: 30_000, ...contextOf(serverTls()), requestCert: true, rejectUnauthorized: false }, handler);
+      onTlsChanged((t) => {
         secure.setSecureContext(contextOf(t));
         credentials?.renew(t);
       });
@@ -174,7 +198,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
     const httpPort = await listen(httpServer, opts.host, opts.httpPort);
     const xdsPort = await xds.start(opts.host, opts.xdsPort);
     const xdsPlaintextPort = opts.xdsPlaintextPort !== null ? await xds.server.startPlaintext(opts.xdsPlaintextHost, opts.xdsPlaintextPort) : null;
-    if (xdsPlaintextPort !== null && guard) {
+    if (xdsPlaintextPort !== null && authn) {
       log.warn(
         { host: opts.xdsPlaintextHost, port: xdsPlaintextPort },
         'plaintext xDS listener for proxyless gRPC: streams need the node credential, which travels unencrypted; keep it on loopback or a network you trust (docs/SECURITY.md)',
@@ -187,8 +211,8 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
 
     ready = true;
     if (guard) announceAdminToken(guard, httpPort);
-    log.info({ host: opts.host, httpPort, xdsPort, xdsPlaintextPort, secure: guard !== null, role: opts.role, relayId: regional ? relayId() : undefined }, 'listening');
-    if (opts.readyFile) writeReadyFile(opts.readyFile, { httpPort, xdsPort, xdsPlaintextPort, secure: guard !== null });
+    log.info({ host: opts.host, httpPort, xdsPort, xdsPlaintextPort, secure: authn !== null, role: opts.role, relayId: regional ? relayId() : undefined }, 'listening');
+    if (opts.readyFile) writeReadyFile(opts.readyFile, { httpPort, xdsPort, xdsPlaintextPort, secure: authn !== null });
 
     const reg = registry;
     const server = httpServer;
@@ -205,11 +229,12 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
       metrics,
       logger: log,
       relay: relayTier,
-      close: () => (closing ??= shutdown({ log, server, xds: xdsComp, registry: reg, store, relay: relayTier, guard: g, setNotReady: () => (ready = false) })),
+      close: () => (closing ??= shutdown({ log, server, xds: xdsComp, registry: reg, store, relay: relayTier, guard: g, relaySec, setNotReady: () => (ready = false) })),
     };
   } catch (err) {
     await Promise.allSettled([httpServer ? closeHttp(httpServer, 0) : Promise.resolve(), xds ? xds.close() : Promise.resolve(), registry ? registry.close() : Promise.resolve()]);
     guard?.close();
+    relaySec?.close();
     await store.close().catch(() => undefined);
     throw err;
   }
@@ -223,6 +248,7 @@ interface ShutdownParts {
   store: Store;
   relay: RelayTier | null;
   guard: Guard | null;
+  relaySec: RelaySecurity | null;
   setNotReady: () => void;
 }
 
@@ -237,6 +263,7 @@ async function shutdown(p: ShutdownParts): Promise<void> {
   p.server.closeIdleConnections();
   await Promise.all([httpClosed, p.xds.close(), p.relay?.close()]);
   p.guard?.close();
+  p.relaySec?.close();
   await p.store.close();
   p.log.info({ ms: Date.now() - started }, 'stopped');
 }

@@ -83,12 +83,14 @@ function text(b: Buffer, maxChars: number): string {
   return Buffer.from(s.slice(0, end), 'utf16le').toString('utf16le');
 }
 
-const METADATA_KEYS = new Set(['lat', 'lon', 'location']);
+/** The node.metadata key of a node's credential on the plaintext xDS listener (proxyless gRPC, secure mode). */
+export const NODE_CREDENTIAL_KEY = 'edge-xds-credential';
+const METADATA_KEYS = new Set(['lat', 'lon', 'location', NODE_CREDENTIAL_KEY]);
 /** A metadata value the server reads is a number, a short string or {lat, lon}: a larger one is left out. */
 const MAX_METADATA_VALUE_BYTES = 1024;
 
 /**
- * lat, lon and location of a google.protobuf.Struct (later entries win, as
+ * lat, lon, location and the node credential of a google.protobuf.Struct (later entries win, as
  * in a protobuf map). One reader over the whole Struct: a metadata of
  * 100,000 small entries costs a pass over its bytes, not an object each.
  */
@@ -123,7 +125,8 @@ function metadataOf(struct: Buffer): Record<string, Value__Output> {
     }
     if (r.pos !== end) throw new Error('a metadata entry runs past its length');
     const keyLen = keyEnd - keyAt;
-    if (keyAt < 0 || (keyLen !== 3 && keyLen !== 8) || struct[keyAt] !== 0x6c /* l */) continue;
+    const candidate = (struct[keyAt] === 0x6c /* l */ && (keyLen === 3 || keyLen === 8)) || (struct[keyAt] === 0x65 /* e */ && keyLen === NODE_CREDENTIAL_KEY.length);
+    if (keyAt < 0 || !candidate) continue;
     const key = struct.toString('latin1', keyAt, keyEnd);
     if (!METADATA_KEYS.has(key)) continue;
     if (valueAt < 0 || valueEnd - valueAt > MAX_METADATA_VALUE_BYTES) {

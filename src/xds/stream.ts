@@ -15,6 +15,7 @@ import type { Refusal, StreamCallbacks, StreamInfo, StreamTransport, XdsProtocol
 import type { Answer, TypeState, TypeStatus } from './protocol-state';
 import { standaloneStreamCaches, type SharedStreamCaches } from './stream-caches';
 import { XDS_LIMITS } from './limits';
+import { NODE_CREDENTIAL_KEY } from './node-scan';
 
 /**
  * What the decoder hands a stream instead of a request it would not decode
@@ -26,8 +27,7 @@ export class RejectedRequest {
 
 let nextStreamId = 1;
 
-/** The node.metadata key of a node's credential on the plaintext xDS listener (proxyless gRPC). */
-export const NODE_CREDENTIAL_KEY = 'edge-xds-credential';
+export { NODE_CREDENTIAL_KEY };
 
 /** The node credential in node.metadata, if any (a bounded copy; never logged or kept on the stream). */
 function nodeCredential(node: EnvoyNode): string | null {

@@ -42,8 +42,16 @@ export interface CliServer {
   host: '127.0.0.1';
   httpPort: number;
   xdsPort: number;
-  /** `http://127.0.0.1:<httpPort>` */
+  /** The plaintext xDS listener (--xds-plaintext-port), or null. */
+  xdsPlaintextPort: number | null;
+  /** Secure mode (TLS, credentials): baseUrl is https:// and caPem()/adminToken() read the files the server created. */
+  secure: boolean;
+  /** `http://127.0.0.1:<httpPort>` (https:// in secure mode) */
   baseUrl: string;
+  /** Secure mode: `<dir>/pki/ca.pem`. */
+  caPem(): string;
+  /** Secure mode: `<dir>/admin-token`. */
+  adminToken(): string;
   dir: string;
   dbPath: string;
   pid: number;
@@ -91,7 +99,7 @@ export async function startCliServer(opts: CliServerOptions = {}): Promise<CliSe
   void exited.then((e) => (exitInfo = e));
 
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
-  let ports: { httpPort: number; xdsPort: number } | null = null;
+  let ports: { httpPort: number; xdsPort: number; xdsPlaintextPort?: number | null; secure?: boolean } | null = null;
   while (ports === null) {
     if (exitInfo !== null) {
       if (ownDir) removeDir(dir);
@@ -104,7 +112,7 @@ export async function startCliServer(opts: CliServerOptions = {}): Promise<CliSe
       throw new Error(`edge-xds not ready within ${opts.readyTimeoutMs ?? 20_000} ms:\n${out}`);
     }
     try {
-      ports = JSON.parse(fs.readFileSync(readyFile, 'utf8')) as { httpPort: number; xdsPort: number };
+      ports = JSON.parse(fs.readFileSync(readyFile, 'utf8')) as { httpPort: number; xdsPort: number; xdsPlaintextPort?: number | null; secure?: boolean };
     } catch {
       await sleep(25);
     }
@@ -129,7 +137,11 @@ export async function startCliServer(opts: CliServerOptions = {}): Promise<CliSe
     host: '127.0.0.1',
     httpPort: ports.httpPort,
     xdsPort: ports.xdsPort,
-    baseUrl: `http://127.0.0.1:${ports.httpPort}`,
+    xdsPlaintextPort: ports.xdsPlaintextPort ?? null,
+    secure: ports.secure === true,
+    baseUrl: `${ports.secure ? 'https' : 'http'}://127.0.0.1:${ports.httpPort}`,
+    caPem: () => fs.readFileSync(path.join(path.dirname(dbPath), 'pki', 'ca.pem'), 'utf8'),
+    adminToken: () => fs.readFileSync(path.join(path.dirname(dbPath), 'admin-token'), 'utf8').trim(),
     dir,
     dbPath,
     pid: child.pid as number,

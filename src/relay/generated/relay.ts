@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { Applied as _edgexds_relay_v1_Applied, Applied__Output as _edgexds_relay_v1_Applied__Output } from './edgexds/relay/v1/Applied';
+import type { Credentials as _edgexds_relay_v1_Credentials, Credentials__Output as _edgexds_relay_v1_Credentials__Output } from './edgexds/relay/v1/Credentials';
 import type { Forward as _edgexds_relay_v1_Forward, Forward__Output as _edgexds_relay_v1_Forward__Output } from './edgexds/relay/v1/Forward';
 import type { ForwardAck as _edgexds_relay_v1_ForwardAck, ForwardAck__Output as _edgexds_relay_v1_ForwardAck__Output } from './edgexds/relay/v1/ForwardAck';
 import type { ForwardedHeartbeat as _edgexds_relay_v1_ForwardedHeartbeat, ForwardedHeartbeat__Output as _edgexds_relay_v1_ForwardedHeartbeat__Output } from './edgexds/relay/v1/ForwardedHeartbeat';
@@ -29,6 +30,7 @@ export interface ProtoGrpcType {
     relay: {
       v1: {
         Applied: MessageTypeDefinition<_edgexds_relay_v1_Applied, _edgexds_relay_v1_Applied__Output>
+        Credentials: MessageTypeDefinition<_edgexds_relay_v1_Credentials, _edgexds_relay_v1_Credentials__Output>
         Forward: MessageTypeDefinition<_edgexds_relay_v1_Forward, _edgexds_relay_v1_Forward__Output>
         ForwardAck: MessageTypeDefinition<_edgexds_relay_v1_ForwardAck, _edgexds_relay_v1_ForwardAck__Output>
         ForwardedHeartbeat: MessageTypeDefinition<_edgexds_relay_v1_ForwardedHeartbeat, _edgexds_relay_v1_ForwardedHeartbeat__Output>

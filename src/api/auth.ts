@@ -16,19 +16,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { RequestHandler, Response } from 'express';
-import { describeCaller, type AuthOutcome, type Caller, type Denial, type Guard } from '../security';
+import { describeCaller, type AuthOutcome, type Caller, type Denial, type Authenticator } from '../security';
 import { ApiError, sendError } from './errors';
 
 export type { Caller };
 
 export interface ApiAuth {
-  guard: Guard;
+  guard: Authenticator;
   /** Who may read /metrics: open on loopback only, open to all, or read/admin credentials. */
   metricsAccess: 'loopback' | 'open' | 'credential';
 }
 
 /** The credential of a request: its bearer token, else its verified client certificate; null when it has neither. */
-export function authenticateRequest(guard: Guard, req: IncomingMessage): AuthOutcome | null {
+export function authenticateRequest(guard: Authenticator, req: IncomingMessage): AuthOutcome | null {
   const h = req.headers.authorization;
   if (h !== undefined) {
     if (!h.startsWith('Bearer ')) return { ok: false, denial: { status: 401, reason: 'malformed-credential', message: 'the Authorization header must be "Bearer <token>"' } };
@@ -40,7 +40,10 @@ export function authenticateRequest(guard: Guard, req: IncomingMessage): AuthOut
   if (!cert || !cert.raw) return null;
   if (!socket.authorized) {
     const why = String(socket.authorizationError ?? 'not verified');
-    return { ok: false, denial: { status: 401, reason: why === 'CERT_HAS_EXPIRED' ? 'expired' : 'untrusted-certificate', message: `the client certificate was not accepted: ${why}` } };
+    return {
+      ok: false,
+      denial: { status: 401, reason: why === 'CERT_HAS_EXPIRED' ? 'expired' : 'untrusted-certificate', message: `the client certificate was not accepted: ${why}` },
+    };
   }
   return guard.authenticateCertificate(cert);
 }
@@ -63,12 +66,14 @@ export function sendDenial(res: Response, d: Denial): void {
 /**
  * The gate in front of every route except /healthz and /readyz. `/metrics`
  * follows metricsAccess; `POST /v1/enroll` authenticates itself (a join
- * token in the body, or the current credential to renew).
+ * token in the body, or the current credential to renew); `GET /v1/ca` (the
+ * public CA bundle a node pins at enrollment) is open, any credential ignored.
  */
 export function authGate(auth: ApiAuth): RequestHandler {
   const { guard } = auth;
   return (req, res, next) => {
     const path = req.path;
+    if ((req.method === 'GET' || req.method === 'HEAD') && path === '/v1/ca') return next();
     if (path === '/metrics') {
       if (auth.metricsAccess === 'open' || (auth.metricsAccess === 'loopback' && isLoopback(req.socket.remoteAddress))) return next();
     }
@@ -81,7 +86,11 @@ export function authGate(auth: ApiAuth): RequestHandler {
     res.locals.caller = caller;
     if (req.method === 'POST' && path === '/v1/enroll') return next();
     if (caller === null) {
-      const d: Denial = { status: 401, reason: 'missing-credential', message: 'this endpoint needs a credential: Authorization: Bearer <token>, or a client certificate from this deployment' };
+      const d: Denial = {
+        status: 401,
+        reason: 'missing-credential',
+        message: 'this endpoint needs a credential: Authorization: Bearer <token>, or a client certificate from this deployment',
+      };
       guard.denied('rest', d, { peer: req.socket.remoteAddress, what: `${req.method} ${path}` });
       return sendDenial(res, d);
     }
@@ -109,7 +118,7 @@ export function authGate(auth: ApiAuth): RequestHandler {
  * `id`? Admin always; a node only for itself. Throws a 403 (counted) otherwise.
  * Without security (open mode) there is no caller and everything is allowed.
  */
-export function mayActFor(res: Response, guard: Guard | null, id: string, what: string): void {
+export function mayActFor(res: Response, guard: Authenticator | null, id: string, what: string): void {
   if (guard === null) return;
   const caller = res.locals.caller as Caller | null | undefined;
   if (caller && (caller.kind === 'admin' || (caller.kind === 'node' && caller.id === id))) return;

@@ -18,7 +18,7 @@ export const LAYERS = {
   bootstrap: ['domain', 'model', 'observability'],
   api: ['domain', 'model', 'observability', 'registry', 'store', 'security'],
   server: ['domain', 'model', 'observability', 'registry', 'store', 'xds', 'relay', 'bootstrap', 'api', 'config', 'security'],
-  demo: ['domain', 'observability', 'config', 'bootstrap'],
+  demo: ['domain', 'observability', 'config', 'bootstrap', 'security'],
   cli: ['domain', 'model', 'observability', 'config', 'store', 'server', 'bootstrap', 'demo', 'security'],
 };
 const PARTS = Object.keys(LAYERS);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run demo [-- --quick] [--out DIR] [--plain]
+ * npm run demo [-- --quick] [--out DIR] [--plain] [--insecure]
  * Runs the local multi-region demo (src/demo/orchestrator.ts) and writes
  * DIR/demo-report.md and DIR/demo-report.svg (DIR: the current directory).
  * Ctrl-C stops it cleanly (every child process stopped, temp dir removed);
@@ -15,6 +15,7 @@ interface Flags {
   out: string;
   plain: boolean;
   phaseMs?: string;
+  insecure: boolean;
 }
 
 export async function runDemoMain(argv: string[]): Promise<number> {
@@ -24,6 +25,7 @@ export async function runDemoMain(argv: string[]): Promise<number> {
     .option('--out <dir>', 'folder for demo-report.md and demo-report.svg', '.')
     .option('--plain', 'plain progress lines even on a terminal', false)
     .option('--phase-ms <ms>', 'length of every phase (default 6-7 s, quick 3-4 s)')
+    .option('--insecure', 'run every server in open mode (no TLS, no enrollment)', false)
     .exitOverride();
   try {
     cmd.parse(argv);
@@ -51,7 +53,7 @@ export async function runDemoMain(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('exit', killEverythingNow);
   try {
-    await runDemo({ quick: f.quick, outDir: f.out, tty: Boolean(process.stdout.isTTY) && !f.plain, signal: ac.signal, phaseMs });
+    await runDemo({ quick: f.quick, outDir: f.out, tty: Boolean(process.stdout.isTTY) && !f.plain, signal: ac.signal, phaseMs, insecure: f.insecure });
     return 0;
   } catch (err) {
     process.stderr.write(`demo: ${ac.signal.aborted ? 'aborted' : ((err as Error).stack ?? String(err))}\n`);

@@ -10,10 +10,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { renderGrpcBootstrap } from '../bootstrap';
+import { NODE_CREDENTIAL_METADATA_KEY, renderGrpcBootstrap } from '../bootstrap';
 import type { PhaseRecord, WindowRecord } from './loadgen';
 import { spawnLoadgen, type LoadgenHandle } from './loadgen-process';
-import { BackendProc, ProcessSet, ServerProc, http, startBackendProc, startServerProc } from './procs';
+import { BackendProc, ProcessSet, ServerProc, http, startBackendProc, startServerProc, type HttpAuth } from './procs';
+import { makeKeyAndCsr } from '../security';
 import { ClientResult, ScenarioResult, StrategyName, STRATEGIES, markdownReport, mergeClients, summaryRows, svgChart, textTable } from './report';
 import { LATENCY_MATRIX, OVERLOAD_EXTRA_MS, SiteSpec, Topology, clientLocation, demoTopology, relaysNearest } from './topology';
 import { LiveView } from './view';
@@ -40,6 +41,8 @@ export interface DemoOptions {
   signal?: AbortSignal;
   /** Phase length override (ms). */
   phaseMs?: number;
+  /** Open mode (every server with --insecure); default: secure (TLS, enrollment, node credentials). */
+  insecure?: boolean;
 }
 
 export interface DemoResult {
@@ -99,7 +102,11 @@ class Demo {
   global!: ServerProc;
   readonly relays = new Map<string, ServerProc>();
   readonly backends = new Map<string, BackendProc>();
-  readonly ports = new Map<string, { http: number; xds: number }>();
+  readonly ports = new Map<string, { http: number; xds: number; plain: number }>();
+  /** Secure mode: the CA and admin token of the global tier (created at its first start). */
+  auth: HttpAuth | undefined;
+  /** Secure mode: each node's token (sites, clients) from its enrollment. */
+  private readonly nodeTokens = new Map<string, string>();
   readonly view: LiveView;
 
   constructor(
@@ -153,15 +160,73 @@ class Demo {
    */
   async pickPorts(): Promise<void> {
     const hosts: Array<[string, string]> = [['global', this.t.globalHost], ...this.t.relays.map((r): [string, string] => [r.id, r.host])];
-    for (const [name, host] of hosts) this.ports.set(name, { http: await freePort(host), xds: await freePort(host) });
+    for (const [name, host] of hosts) this.ports.set(name, { http: await freePort(host), xds: await freePort(host), plain: await freePort(host) });
+  }
+
+  get secure(): boolean {
+    return !this.o.insecure;
   }
 
   private url(name: string, host: string): string {
-    return `http://${host}:${this.ports.get(name)!.http}`;
+    return `${this.secure ? 'https' : 'http'}://${host}:${this.ports.get(name)!.http}`;
+  }
+
+  /** Secure mode: a plaintext xDS listener on the server's own address for the proxyless clients; open mode: --insecure. */
+  private modeArgs(name: string, host: string): string[] {
+    return this.secure ? ['--xds-plaintext-port', String(this.ports.get(name)!.plain), '--xds-plaintext-host', host] : ['--insecure'];
+  }
+
+  /** REST calls to the tiers (with the CA and admin token in secure mode). */
+  api(method: string, url: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    return http(method, url, body, 3000, this.auth);
   }
 
   async startGlobal(): Promise<void> {
-    this.global = await startServerProc(this.set, { name: 'global', host: this.t.globalHost, dir: path.join(this.tmp, 'global'), args: COMMON, ports: this.ports.get('global') });
+    const dir = path.join(this.tmp, 'global');
+    const args = [...COMMON, ...this.modeArgs('global', this.t.globalHost)];
+    this.global = await startServerProc(this.set, { name: 'global', host: this.t.globalHost, dir, args, ports: this.ports.get('global') });
+    if (this.secure && !this.auth) {
+      this.auth = { ca: fs.readFileSync(path.join(dir, 'pki', 'ca.pem'), 'utf8'), token: fs.readFileSync(path.join(dir, 'admin-token'), 'utf8').trim() };
+      this.log('secure mode: the global tier created its CA and admin token; relays, sites and clients enroll with join tokens');
+    }
+  }
+
+  /**
+   * Secure mode: what `edge-xds token create` + `edge-xds enroll` do, in
+   * process: a join token from the admin, a key made here, the CSR sent to
+   * POST /v1/enroll. Relays get their address in their certificate.
+   */
+  async enroll(kind: 'node' | 'relay', id: string, sans?: string[]): Promise<{ keyPem: string; chainPem: string; nodeToken: string | null }> {
+    const base = this.global.baseUrl;
+    const t = await this.api('POST', `${base}/v1/tokens`, { kind, node: id, ...(sans ? { sans } : {}), description: 'demo' });
+    if (t.status !== 201) throw new Error(`POST /v1/tokens for ${kind} ${id}: HTTP ${t.status} ${JSON.stringify(t.json)}`);
+    const { keyPem, csrPem } = await makeKeyAndCsr({ kind, id });
+    const e = await this.api('POST', `${base}/v1/enroll`, { kind, id, csr: csrPem, token: (t.json as { token: string }).token });
+    if (e.status !== 201) throw new Error(`POST /v1/enroll for ${kind} ${id}: HTTP ${e.status} ${JSON.stringify(e.json)}`);
+    const out = e.json as { chainPem: string; nodeToken?: string };
+    return { keyPem, chainPem: out.chainPem, nodeToken: out.nodeToken ?? null };
+  }
+
+  /** Secure mode: a node's token, enrolled once. */
+  async nodeToken(id: string): Promise<string> {
+    let t = this.nodeTokens.get(id);
+    if (!t) {
+      t = (await this.enroll('node', id)).nodeToken!;
+      this.nodeTokens.set(id, t);
+    }
+    return t;
+  }
+
+  /** Secure mode: the relay's --tls-dir (enrolled once; kept across restarts like a real relay's files). */
+  private async relayTlsDir(id: string, host: string): Promise<string> {
+    const dir = path.join(this.tmp, `${id}-tls`);
+    if (fs.existsSync(path.join(dir, 'cert.pem'))) return dir;
+    const e = await this.enroll('relay', id, [host]);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(dir, 'key.pem'), e.keyPem, { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, 'cert.pem'), e.chainPem);
+    fs.writeFileSync(path.join(dir, 'ca.pem'), this.auth!.ca);
+    return dir;
   }
 
   async startRelay(id: string): Promise<void> {
@@ -180,6 +245,8 @@ class Demo {
       `${r.location.lat},${r.location.lon}`,
       '--relay-id',
       r.id,
+      ...this.modeArgs(id, r.host),
+      ...(this.secure ? ['--tls-dir', await this.relayTlsDir(r.id, r.host)] : []),
     ];
     this.relays.set(id, await startServerProc(this.set, { name: id, host: r.host, dir: path.join(this.tmp, id), args, ports: this.ports.get(id) }));
   }
@@ -218,6 +285,14 @@ class Demo {
       'warn',
       ...urls.flatMap((u) => ['--registry-url', u]),
     ];
+    if (this.secure) {
+      // The site's own credential (a real node keeps it in the folder `edge-xds enroll --out` wrote).
+      const dir = path.join(this.tmp, `${s.id}-node`);
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(path.join(dir, 'node-token'), await this.nodeToken(s.id), { mode: 0o600 });
+      fs.writeFileSync(path.join(dir, 'ca.pem'), this.auth!.ca);
+      args.push('--token-file', path.join(dir, 'node-token'), '--cacert', path.join(dir, 'ca.pem'));
+    }
     const b = await startBackendProc(this.set, s.id, args);
     // A steady reported load (not the process's own noisy CPU share) so that runs compare.
     await http('POST', `${b.adminUrl}/load`, NORMAL_LOAD);
@@ -225,7 +300,7 @@ class Demo {
   }
 
   async edgeNodes(): Promise<Array<{ id: string; role: string; state: string }>> {
-    const r = await http('GET', `${this.global.baseUrl}/v1/nodes`);
+    const r = await this.api('GET', `${this.global.baseUrl}/v1/nodes`);
     const b = r.json as { nodes?: Array<{ id: string; role: string; state: string }> } | Array<{ id: string; role: string; state: string }>;
     return Array.isArray(b) ? b : (b.nodes ?? []);
   }
@@ -243,10 +318,10 @@ class Demo {
   }
 
   async setStrategy(s: StrategyName): Promise<void> {
-    const r = await http('PUT', `${this.global.baseUrl}/v1/config/weights`, { strategy: s });
+    const r = await this.api('PUT', `${this.global.baseUrl}/v1/config/weights`, { strategy: s });
     if (r.status !== 200) throw new Error(`PUT /v1/config/weights at the global tier: HTTP ${r.status} ${JSON.stringify(r.json)}`);
     // Relays compute the region's EDS themselves while cut off: same strategy there.
-    for (const relay of this.relays.values()) await http('PUT', `${relay.baseUrl}/v1/config/weights`, { strategy: s }).catch(() => undefined);
+    for (const relay of this.relays.values()) await this.api('PUT', `${relay.baseUrl}/v1/config/weights`, { strategy: s }).catch(() => undefined);
   }
 
   async overload(site: string, on: boolean): Promise<void> {
@@ -273,7 +348,7 @@ class Demo {
       'relays in sync with the global tier',
       async () => {
         for (const r of this.relays.values()) {
-          const s = (await http('GET', `${r.baseUrl}/v1/tier`)).json as { inSync?: boolean; outboxPending?: number };
+          const s = (await this.api('GET', `${r.baseUrl}/v1/tier`)).json as { inSync?: boolean; outboxPending?: number };
           if (!s.inSync || (s.outboxPending ?? 0) > 0) return false;
         }
         return true;
@@ -296,14 +371,23 @@ class Demo {
     await this.waitAllHealthy();
   }
 
+  /** Secure mode: every client's node token (enrolled before the clients start). */
+  async enrollClients(): Promise<void> {
+    if (this.secure) for (const c of this.t.clients) await this.nodeToken(c.id);
+  }
+
   startClients(rate: number, durationMs: number): Map<string, LoadgenHandle> {
     const out = new Map<string, LoadgenHandle>();
+    // Secure mode: proxyless gRPC clients use the plaintext listeners with their node credential.
+    const port = (name: string): number => (this.secure ? this.ports.get(name)!.plain : this.ports.get(name)!.xds);
     for (const c of this.t.clients) {
       const relays = relaysNearest(this.t, c.region, clientLocation(this.t, c));
+      const token = this.nodeTokens.get(c.id);
       const bootstrap = renderGrpcBootstrap({
         nodeId: c.id,
         locality: { region: c.region, zone: c.zone, subZone: '' },
-        xdsServers: [...relays.map((r) => ({ host: r.host, port: this.ports.get(r.id)!.xds })), { host: this.t.globalHost, port: this.ports.get('global')!.xds }],
+        xdsServers: [...relays.map((r) => ({ host: r.host, port: port(r.id) })), { host: this.t.globalHost, port: port('global') }],
+        ...(this.secure && token ? { metadata: { [NODE_CREDENTIAL_METADATA_KEY]: token } } : {}),
       });
       const lg = spawnLoadgen({
         bootstrap,
@@ -324,7 +408,8 @@ class Demo {
 
   /** Starts the clients and waits for their first answered RPC. */
   async readyClients(durationMs: number): Promise<Map<string, LoadgenHandle>> {
-    this.log(`starting ${this.t.clients.length} grpc-js-xds clients`);
+    await this.enrollClients();
+    this.log(`starting ${this.t.clients.length} grpc-js-xds clients${this.secure ? ' (plaintext xDS listeners, each with its node credential)' : ''}`);
     const clients = this.startClients(this.o.quick ? 30 : 40, durationMs);
     const t0 = Date.now();
     await Promise.all(
@@ -389,9 +474,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       `starting the global tier (${d.t.globalHost}), relays (${d.t.relays.map((r) => `${r.id}@${r.host}`).join(', ')}) and sites (${d.t.sites.map((s) => `${s.id}@${s.host}`).join(', ')})`,
     );
     // The global tier first, then relays and sites at once (sites retry registration until their relays answer).
-    const clientsReady = o.quick ? d.readyClients(180_000) : undefined;
+    // Quick, open mode: the clients start with the servers (their start-up overlaps); secure mode: once they enrolled.
+    let clientsReady = o.quick && !d.secure ? d.readyClients(180_000) : undefined;
     clientsReady?.catch(() => undefined);
     await d.startGlobal();
+    if (o.quick && d.secure) {
+      await d.enrollClients();
+      clientsReady = d.readyClients(180_000);
+      clientsReady.catch(() => undefined);
+    }
     await Promise.all([...d.t.relays.map((r) => d.startRelay(r.id)), ...d.t.sites.map((s) => d.startSite(s))]);
     d.log('servers up; waiting for every site and relay to be healthy at the global tier');
     await d.waitAllHealthy();

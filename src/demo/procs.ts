@@ -5,6 +5,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 
 export const CLI_MAIN = path.resolve(__dirname, '../cli/main.js');
@@ -128,7 +129,6 @@ export async function startServerProc(
     ready,
     '--log-level',
     'warn',
-    '--insecure',
     ...o.args,
   ];
   const env: NodeJS.ProcessEnv = {};
@@ -142,8 +142,8 @@ export async function startServerProc(
       throw new Error(`${o.name} not ready within ${o.timeoutMs ?? 60_000} ms:\n${p.output().slice(-3000)}`);
     }
     try {
-      const ports = JSON.parse(fs.readFileSync(ready, 'utf8')) as { httpPort: number; xdsPort: number };
-      return Object.assign(p, { host: o.host, httpPort: ports.httpPort, xdsPort: ports.xdsPort, baseUrl: `http://${o.host}:${ports.httpPort}` });
+      const ports = JSON.parse(fs.readFileSync(ready, 'utf8')) as { httpPort: number; xdsPort: number; secure?: boolean };
+      return Object.assign(p, { host: o.host, httpPort: ports.httpPort, xdsPort: ports.xdsPort, baseUrl: `${ports.secure ? 'https' : 'http'}://${o.host}:${ports.httpPort}` });
     } catch {
       await sleep(30);
     }
@@ -180,20 +180,42 @@ export async function startBackendProc(set: ProcessSet, name: string, args: stri
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** fetch with a timeout; throws with the URL on failure. */
-export async function http(method: string, url: string, body?: unknown, timeoutMs = 3000): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(url, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = await res.text();
+/** Secure mode: the CA that https:// URLs are verified against, and the bearer token to send. */
+export interface HttpAuth {
+  ca: string;
+  token: string;
+}
+
+/** fetch with a timeout (node:https with the CA and token for https:// URLs); throws with the URL on failure. */
+export async function http(method: string, url: string, body?: unknown, timeoutMs = 3000, auth?: HttpAuth): Promise<{ status: number; json: unknown }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  let status: number;
+  let text: string;
+  if (url.startsWith('https:')) {
+    if (!auth) throw new Error(`${method} ${url}: https needs the CA and a token`);
+    headers.authorization = `Bearer ${auth.token}`;
+    ({ status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = https.request(url, { method, headers, ca: auth.ca, agent: false, timeout: timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
+      req.on('error', reject);
+      req.end(payload);
+    }));
+  } else {
+    const res = await fetch(url, { method, headers, body: payload, signal: AbortSignal.timeout(timeoutMs) });
+    status = res.status;
+    text = await res.text();
+  }
   let json: unknown = null;
   try {
     json = text ? JSON.parse(text) : null;
   } catch {
     json = text;
   }
-  return { status: res.status, json };
+  return { status, json };
 }

@@ -21,7 +21,7 @@ function alive(pid: number): boolean {
   }
 }
 
-test('npm run demo -- --quick: report with both strategies, every process stopped', { timeout: 40_000 }, async () => {
+test('npm run demo -- --quick (secure mode): report with both strategies, every process stopped', { timeout: 90_000 }, async () => {
   const out = makeTempDir('edge-xds-demo-test-');
   try {
     const child = spawn(process.execPath, [DEMO_MAIN, '--quick', '--plain', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -30,7 +30,7 @@ test('npm run demo -- --quick: report with both strategies, every process stoppe
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGINT'), 38_000);
+      const timer = setTimeout(() => child.kill('SIGINT'), 85_000);
       child.once('exit', (c) => {
         clearTimeout(timer);
         resolve(c);
@@ -43,6 +43,9 @@ test('npm run demo -- --quick: report with both strategies, every process stoppe
     assert.match(stdout, /pass 2\/2 round-robin \| phase 3\/3 kill-site/);
     assert.match(stdout, /client-sh +east-sh-\d \d+%.*\| p50 [\d.]+ ms p99 [\d.]+ ms \| errors \d+/);
     assert.match(stdout, /Summary \(all clients/);
+    // Secure by default: the tiers made a CA, everything enrolled, clients use their node credentials.
+    assert.match(stdout, /secure mode: the global tier created its CA and admin token/);
+    assert.match(stdout, /grpc-js-xds clients \(plaintext xDS listeners, each with its node credential\)/);
 
     const report = fs.readFileSync(path.join(out, 'demo-report.md'), 'utf8');
     assert.match(report, /\| scenario \| edge-aware p50 \| p99 \| errors \| round-robin p50 \| p99 \| errors \|/);

@@ -11,7 +11,8 @@ import { meshRouter, type MeshAdmin } from './mesh-routes';
 import { tierRouter, type TierAdmin } from './tier-routes';
 import { authGate, type ApiAuth } from './auth';
 import { securityRouter } from './security-routes';
-import type { Guard } from '../security';
+import { describeCaller, type Guard } from '../security';
+import type { Caller } from './auth';
 
 import { MAX_BODY_BYTES } from './limits';
 
@@ -70,7 +71,14 @@ export function createApp(opts: ApiOptions): Express {
   app.use(express.json({ limit: MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
 
   const guard = opts.auth?.guard ?? null;
-  const mounts: Array<[string, Router]> = [['/v1', nodesRouter(opts.registry, guard)]];
+  const authority = opts.auth?.authority ?? null;
+  // Revoking also closes the identity's open streams (the server listens to the guard's revocations).
+  const revokeOnDeregister = authority
+    ? async (id: string, by: Caller): Promise<void> => {
+        await authority.revoke({ kind: 'node', id }, `${describeCaller(by)} (deregistered)`);
+      }
+    : undefined;
+  const mounts: Array<[string, Router]> = [['/v1', nodesRouter(opts.registry, guard, revokeOnDeregister)]];
   if (opts.auth?.authority) mounts.push(['/v1', securityRouter({ guard: opts.auth.authority, closeStreams: opts.auth.closeStreams })]);
   if (opts.mesh) mounts.push(['/v1', meshRouter(opts.mesh)]);
   if (opts.tier) mounts.push(['/v1', tierRouter(opts.tier, guard)]);

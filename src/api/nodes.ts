@@ -5,12 +5,18 @@ import type { NodeFilter } from '../domain';
 import { ApiError, parseOrThrow } from './errors';
 import { eventsQuerySchema, heartbeatSchema, nodeFilterSchema, registrationSchema } from '../domain';
 import { route } from './middleware';
-import { mayActFor } from './auth';
+import { callerOf, mayActFor, type Caller } from './auth';
 import type { Authenticator } from '../security';
 
 const notFound = (id: string): ApiError => new ApiError(404, 'not_found', `node "${id}" is not registered`, 'id');
 
-export function nodesRouter(registry: Registry, guard: Authenticator | null = null): Router {
+/**
+ * `revokeOnDeregister`: secure mode on the global tier: an admin deregistering
+ * a node also revokes it (its certificates and tokens stop working, its
+ * streams close). A node deregistering itself (a graceful leave) keeps its
+ * identity and may register again.
+ */
+export function nodesRouter(registry: Registry, guard: Authenticator | null = null, revokeOnDeregister?: (id: string, by: Caller) => Promise<void>): Router {
   const r = Router();
 
   r.post(
@@ -43,6 +49,8 @@ export function nodesRouter(registry: Registry, guard: Authenticator | null = nu
       mayActFor(res, guard, id, 'deregister');
       const node = await registry.deregister(id);
       if (!node) throw notFound(id);
+      const caller = callerOf(res);
+      if (revokeOnDeregister && caller?.kind === 'admin') await revokeOnDeregister(id, caller);
       res.status(202).json(node);
     }),
   );

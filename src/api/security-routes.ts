@@ -168,8 +168,9 @@ export function securityRouter(opts: SecurityRoutesOptions): Router {
       const id = parseOrThrow(z.strictObject({ id: dnsLabel }), { id: req.params.id }).id;
       parseOrThrow(revokeQuery, { kind });
       const c = callerOf(res);
-      const out = await guard.revoke({ kind, id }, c ? describeCaller(c) : 'admin');
+      // Streams are counted (and closed) here; the revocation closes any opened in between.
       const closedStreams = opts.closeStreams(kind, id);
+      const out = await guard.revoke({ kind, id }, c ? describeCaller(c) : 'admin');
       res.json({ kind, id, revokedAt: new Date(out.revokedAt).toISOString(), joinTokens: out.joinTokens, apiTokens: out.apiTokens, closedStreams });
     });
   r.post('/nodes/:id/revoke', revoke('node'));

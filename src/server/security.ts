@@ -14,7 +14,17 @@ import type { SecureContextOptions } from 'node:tls';
 import type { ServerOptions } from '../config';
 import type { Logger, Metrics } from '../observability';
 import type { Store } from '../store';
-import { Guard, ReplicaAuthenticator, describeCaller, parseCredentialSnapshot, type AuthChannel, type AuthOutcome, type Authenticator, type Denial, type ServerTls } from '../security';
+import {
+  Guard,
+  ReplicaAuthenticator,
+  describeCaller,
+  parseCredentialSnapshot,
+  type AuthChannel,
+  type AuthOutcome,
+  type Authenticator,
+  type Denial,
+  type ServerTls,
+} from '../security';
 import type { Refusal, StreamInfo } from '../xds';
 import type { RelaySyncCall } from '../relay';
 
@@ -36,6 +46,27 @@ export class RenewableServerCredentials extends grpc.ServerCredentials {
 
   _equals(other: grpc.ServerCredentials): boolean {
     return other === this;
+  }
+
+  /** Calls on this port only (the plaintext listener has its own credentials): see TlsPortCall. */
+  override _getInterceptors(): grpc.ServerInterceptor[] {
+    return [(_method, call) => new TlsPortCall(call)];
+  }
+}
+
+/**
+ * A call on the TLS port. grpc-js reports a TLS peer whose client
+ * certificate did not verify (none sent, another CA, expired) with an empty
+ * auth context, exactly like a plaintext peer; the authorizers would then
+ * take it for a client of the plaintext listener (and accept a node token in
+ * node.metadata instead of the certificate this port requires). Here it is
+ * TLS without a verified certificate, so it is refused as such ("xds" or
+ * "relay-sync" channel).
+ */
+class TlsPortCall extends grpc.ServerInterceptingCall {
+  override getAuthContext(): ReturnType<grpc.ServerInterceptingCall['getAuthContext']> {
+    const a = super.getAuthContext();
+    return a.transportSecurityType === 'ssl' ? a : { transportSecurityType: 'ssl' };
   }
 }
 
@@ -104,7 +135,7 @@ export function xdsAuthorizer(guard: Authenticator): (s: StreamInfo, credential:
     }
     const c = outcome.caller;
     if (c.kind === 'node' && c.id === nodeId) return null;
-    const who = 'id' in c ? `${c.kind} "${c.id}"` : `an ${c.kind} token`;
+    const who = 'id' in c ? `${c.kind} "${c.id}"` : `${c.kind === 'admin' ? 'an' : 'a'} ${c.kind} token`;
     const details = `node.id "${nodeId}" is not the identity of this client (${who}): a node may only ask for its own config`;
     guard.denied(channel, { status: 403, reason: 'wrong-identity', message: details }, { ...ctx, caller: c });
     return { reason: 'permission_denied', code: grpc.status.PERMISSION_DENIED, details };
@@ -129,7 +160,11 @@ export function relayAuthorizer(guard: Authenticator): (call: RelaySyncCall, rel
     if (c.kind !== 'relay') details = `only relay identities may open the relay sync stream; this client is ${describeCaller(c)}`;
     else if (relayId !== null && relayId !== c.id) details = `hello names relay "${relayId}" but the client certificate is relay "${c.id}"`;
     if (details === null) return null;
-    guard.denied('relay-sync', { status: 403, reason: c.kind !== 'relay' ? 'forbidden' : 'wrong-identity', message: details }, { peer, claimed: relayId ?? undefined, caller: c, what: 'RelaySync' });
+    guard.denied(
+      'relay-sync',
+      { status: 403, reason: c.kind !== 'relay' ? 'forbidden' : 'wrong-identity', message: details },
+      { peer, claimed: relayId ?? undefined, caller: c, what: 'RelaySync' },
+    );
     return { code: grpc.status.PERMISSION_DENIED, details };
   };
 }
@@ -145,6 +180,8 @@ export interface RelaySecurity {
   upstreamCredentials(): grpc.ChannelCredentials;
   /** A credential snapshot from the global tier: applied and kept in the database for restarts while partitioned. */
   onCredentials(json: string): void;
+  /** An identity was revoked at the global tier (seen in a credential snapshot): close its streams here too. */
+  onRevoked(listener: (kind: 'node' | 'relay', id: string) => void): void;
   /** Certificate files changed (a renewal by `edge-xds enroll --renew`): new connections use them. */
   onTlsChanged(listener: (tls: ServerTls) => void): void;
   close(): void;
@@ -166,7 +203,9 @@ export function readTlsDir(dir: string): { tls: ServerTls; trustDomain: string; 
     try {
       return fs.readFileSync(p, 'utf8');
     } catch (err) {
-      throw new TlsDirError(`--tls-dir ${dir}: cannot read ${name} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); run \`edge-xds enroll --relay --out ${dir}\` first`);
+      throw new TlsDirError(
+        `--tls-dir ${dir}: cannot read ${name} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); run \`edge-xds enroll --relay --out ${dir}\` first`,
+      );
     }
   };
   const keyPem = file('key.pem');
@@ -181,7 +220,8 @@ export function readTlsDir(dir: string): { tls: ServerTls; trustDomain: string; 
   const uri = /URI:(spiffe:\/\/([^/,\s]+)\/relay\/([a-z0-9-]+))/.exec(leaf.subjectAltName ?? '');
   if (!uri) throw new TlsDirError(`--tls-dir ${dir}: cert.pem is not a relay certificate (no spiffe://<trust-domain>/relay/<id> URI SAN)`);
   const notAfter = new Date(leaf.validTo);
-  if (notAfter.getTime() <= Date.now()) throw new TlsDirError(`--tls-dir ${dir}: cert.pem expired at ${notAfter.toISOString()}; renew it with \`edge-xds enroll --relay --renew --out ${dir}\``);
+  if (notAfter.getTime() <= Date.now())
+    throw new TlsDirError(`--tls-dir ${dir}: cert.pem expired at ${notAfter.toISOString()}; renew it with \`edge-xds enroll --relay --renew --out ${dir}\``);
   const cas = caPem.split(/(?=-----BEGIN CERTIFICATE-----)/).filter((p) => p.includes('BEGIN CERTIFICATE'));
   const signed = cas.some((pem) => {
     try {
@@ -217,6 +257,7 @@ export async function openRelaySecurity(opts: ServerOptions, store: Store, log: 
     'secure mode: relay identity loaded',
   );
   const listeners = new Set<(tls: ServerTls) => void>();
+  const revokedListeners = new Set<(kind: 'node' | 'relay', id: string) => void>();
   let lastStored = stored ?? '';
   let writing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
@@ -239,17 +280,24 @@ export async function openRelaySecurity(opts: ServerOptions, store: Store, log: 
     tls: () => current.tls,
     upstreamCredentials: () => grpc.credentials.createSsl(Buffer.from(current.tls.caPem), Buffer.from(current.tls.keyPem), Buffer.from(current.tls.chainPem)),
     onCredentials: (json) => {
+      const before = new Map(authenticator.book.snapshot().revokedIdentities);
       try {
         authenticator.load(parseCredentialSnapshot(json, current.trustDomain));
       } catch (err) {
         slog.warn({ err: (err as Error).message }, 'ignoring a credential snapshot from the global tier');
         return;
       }
+      for (const [key, at] of authenticator.book.snapshot().revokedIdentities) {
+        if ((before.get(key) ?? -1) >= at) continue;
+        const [kind, id] = key.split('/') as ['node' | 'relay', string];
+        for (const l of revokedListeners) l(kind, id);
+      }
       if (json === lastStored) return;
       lastStored = json;
       writing = writing.then(() => store.putSetting(CREDENTIALS_KEY, json)).catch((err: unknown) => slog.warn({ err }, 'storing the credential snapshot failed'));
     },
     onTlsChanged: (l) => void listeners.add(l),
+    onRevoked: (l) => void revokedListeners.add(l),
     close: () => clearInterval(timer),
   };
 }

@@ -182,6 +182,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
     const closeStreams = (kind: 'node' | 'relay', id: string): number =>
       kind === 'node' ? xdsRef.server.endStreamsOf(id, grpc.status.PERMISSION_DENIED, `node "${id}" was revoked`) : (sync?.endSessionsOf(id, `relay "${id}" was revoked`) ?? 0);
     if (guard) guard.onRevoked((identity) => closeStreams(identity.kind, identity.id));
+    relaySec?.onRevoked((kind, id) => closeStreams(kind, id));
     const auth = authn ? { guard: authn, authority: guard, metricsAccess: opts.metricsAccess, closeStreams } : undefined;
     const app = createApp({ registry, metrics, logger: log.child({ component: 'api' }), apiToken: opts.apiToken, isReady: () => ready, mesh, tier, auth });
     const handler = withHeartbeatFastPath(app, { registry, apiToken: opts.apiToken, logger: log.child({ component: 'api' }), guard: authn });

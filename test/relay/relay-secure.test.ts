@@ -34,6 +34,7 @@ let admin = '';
 const nodeTokens: Record<string, string> = {};
 const backends: Record<string, EchoBackend> = {};
 let client: LoadgenHandle | null = null;
+let proxyCert: { keyPem: string; chainPem: string } | null = null;
 
 const G = (p: string, opts: { method?: string; body?: unknown; token?: string } = {}) => tlsRequest(g.baseUrl, p, { ca, token: admin, ...opts });
 const R = (p: string, opts: { method?: string; body?: unknown; token?: string } = {}) => tlsRequest(r1.baseUrl, p, { ca, ...opts });
@@ -157,7 +158,7 @@ test("at the relay, a node's token acts for that node only", async () => {
 });
 
 test("the relay's xDS ports: TLS with a node certificate, plaintext with the node credential, each only for its own node", async () => {
-  const cert = await enroll('node', 'proxy-sh');
+  const cert = (proxyCert = await enroll('node', 'proxy-sh'));
   const tlsClient = new grpc.Client(`127.0.0.1:${r1.xdsPort}`, grpc.credentials.createSsl(Buffer.from(ca), Buffer.from(cert.keyPem), Buffer.from(cert.chainPem)));
   const own = new XdsClient('', { id: 'proxy-sh', user_agent_name: 'envoy', locality: { region: 'cn-east', zone: 'sh-a' } }, { client: tlsClient });
   own.subscribe('cluster', []);
@@ -188,6 +189,18 @@ test("the relay's xDS ports: TLS with a node certificate, plaintext with the nod
 });
 
 test('a revocation at the global tier reaches the relay at once', async () => {
+  // An open xDS stream of proxy-sh at the relay is closed when proxy-sh is revoked at the global tier.
+  const ch = new grpc.Client(`127.0.0.1:${r1.xdsPort}`, grpc.credentials.createSsl(Buffer.from(ca), Buffer.from(proxyCert!.keyPem), Buffer.from(proxyCert!.chainPem)));
+  const open = new XdsClient('', { id: 'proxy-sh', user_agent_name: 'envoy', locality: { region: 'cn-east', zone: 'sh-a' } }, { client: ch });
+  open.subscribe('cluster', []);
+  await open.nextOf('cluster', 8000);
+  const rp = await G('/v1/nodes/proxy-sh/revoke', { method: 'POST' });
+  assert.equal(rp.status, 200, rp.text);
+  await waitFor(() => open.error !== null, { timeoutMs: 3000, message: "proxy-sh's stream at the relay is closed" });
+  assert.equal((open.error as grpc.ServiceError).code, grpc.status.PERMISSION_DENIED);
+  open.close();
+  ch.close();
+
   const before = await R('/v1/nodes/east-2/heartbeat', { token: nodeTokens['east-2'], body: {} });
   assert.equal(before.status, 204, before.text);
   const rv = await G('/v1/nodes/east-2/revoke', { method: 'POST' });

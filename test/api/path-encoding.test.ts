@@ -20,7 +20,7 @@ before(async () => {
   dir = makeTempDir('edge-xds-pathenc-');
   // A debug logger that keeps every line, to check what a bad request logs.
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
-  srv = await startServer(defaultServerOptions({ host: '127.0.0.1', httpPort: 0, xdsPort: 0, db: path.join(dir, 'db.sqlite') }), logger, { defaultMetrics: false });
+  srv = await startServer(defaultServerOptions({ host: '127.0.0.1', httpPort: 0, xdsPort: 0, insecure: true, db: path.join(dir, 'db.sqlite') }), logger, { defaultMetrics: false });
   base = `http://127.0.0.1:${srv.httpPort}`;
   assert.equal((await request(base, '/v1/nodes', { body: registration({ id: 'known' }) })).status, 201);
 });

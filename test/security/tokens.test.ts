@@ -90,7 +90,7 @@ test('redemption refuses with a specific reason and spends nothing when refused'
     assert.equal((await tokens.listJoinTokens())[0]!.usesLeft, 3, 'nothing was spent');
 
     const ok = await tokens.redeemJoinToken(t.token, node('shop-1'), now + 1000);
-    assert.deepEqual(ok, { ok: true, tokenId: t.id, identity: node('shop-1'), usesLeft: 2, revokedAt: null });
+    assert.deepEqual(ok, { ok: true, tokenId: t.id, identity: node('shop-1'), usesLeft: 2, revokedAt: null, sans: [] });
     assert.equal(refused(await tokens.redeemJoinToken(t.token, node('shop-1'), now + 60_000)), 'expired');
     assert.equal((await tokens.listJoinTokens())[0]!.usesLeft, 2);
 
@@ -109,6 +109,19 @@ test('a prefix token enrolls any id under its prefix, for its number of uses', a
     assert.equal(refused(await tokens.redeemJoinToken(t.token, node('shop-1'))), 'ok');
     assert.equal(refused(await tokens.redeemJoinToken(t.token, node('shop-2'))), 'ok');
     assert.equal(refused(await tokens.redeemJoinToken(t.token, node('shop-3'))), 'used');
+  });
+});
+
+test('a relay token carries the names of the relay certificate; node tokens carry none', async () => {
+  await withStore(async (tokens) => {
+    const t = await tokens.createJoinToken({ kind: 'relay', nodeId: 'relay-1', sans: ['10.1.0.5', 'Relay-1.cn-east.lan'] });
+    assert.deepEqual(t.sans, ['10.1.0.5', 'relay-1.cn-east.lan']);
+    const r = await tokens.redeemJoinToken(t.token, { kind: 'relay', id: 'relay-1' });
+    assert.ok(r.ok);
+    assert.deepEqual(r.sans, ['10.1.0.5', 'relay-1.cn-east.lan']);
+    await assert.rejects(tokens.createJoinToken({ nodeId: 'n', sans: ['10.0.0.1'] }), /for relay tokens only/);
+    await assert.rejects(tokens.createJoinToken({ kind: 'relay', nodeId: 'r', sans: ['not a name'] }), /neither an IP address nor a DNS name/);
+    assert.deepEqual((await tokens.listJoinTokens()).find((x) => x.id === t.id)?.sans, ['10.1.0.5', 'relay-1.cn-east.lan']);
   });
 });
 
@@ -192,7 +205,7 @@ test('revokeNode: its tokens stop working, certificates from before are refused,
 
     // re-admission: a token created after the revocation works, and says when the revocation was
     const again = await tokens.createJoinToken({ nodeId: 'shop-1' });
-    assert.deepEqual(await tokens.redeemJoinToken(again.token, node('shop-1')), { ok: true, tokenId: again.id, identity: node('shop-1'), usesLeft: 0, revokedAt });
+    assert.deepEqual(await tokens.redeemJoinToken(again.token, node('shop-1')), { ok: true, tokenId: again.id, identity: node('shop-1'), usesLeft: 0, revokedAt, sans: [] });
 
     await tokens.revokeCertificate('00ABCDEF');
     assert.equal(await tokens.isRevoked(node('shop-9'), { notBefore: Date.now(), serial: 'abcdef' }), true);

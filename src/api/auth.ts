@@ -53,14 +53,24 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Paths a node may call for itself; the route checks the id (mayActFor). */
 const NODE_SELF = [/^\/v1\/nodes\/?$/, /^\/v1\/nodes\/[^/]+\/heartbeat\/?$/, /^\/v1\/nodes\/[^/]+\/?$/, /^\/register\/?$/, /^\/heartbeat\/?$/];
 const NODE_SELF_READ = [/^\/v1\/bootstrap\/[^/]+\/?$/];
+/** Paths that name one node: the id a node caller must be. */
+const NODE_PATH = /^\/v1\/(?:nodes|bootstrap)\/([^/]+)(?:\/heartbeat)?\/?$/;
+
+function decodeSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
 
 function isLoopback(addr: string | undefined): boolean {
   return addr !== undefined && (addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.'));
 }
 
-export function sendDenial(res: Response, d: Denial): void {
+export function sendDenial(res: Response, d: Denial, field: string | null = null): void {
   if (d.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="edge-xds"');
-  sendError(res, new ApiError(d.status, d.status === 401 ? 'unauthorized' : 'forbidden', d.message, d.status === 401 ? 'authorization' : null));
+  sendError(res, new ApiError(d.status, d.status === 401 ? 'unauthorized' : 'forbidden', d.message, d.status === 401 ? 'authorization' : field));
 }
 
 /**
@@ -96,6 +106,24 @@ export function authGate(auth: ApiAuth): RequestHandler {
     }
     if (caller.kind === 'admin') return next();
     const mutating = MUTATING.has(req.method);
+    // A node acting on another node's path is refused here, before its body is read (the same answer as the heartbeat fast path).
+    const pathNode = caller.kind === 'node' ? NODE_PATH.exec(path) : null;
+    if (pathNode && caller.kind === 'node' && decodeSafe(pathNode[1]!) !== caller.id) {
+      const verb = path.startsWith('/v1/bootstrap/')
+        ? 'fetch the bootstrap of'
+        : /\/heartbeat\/?$/.test(path)
+          ? 'heartbeat for'
+          : req.method === 'DELETE'
+            ? 'deregister'
+            : `${req.method}`;
+      const d: Denial = {
+        status: 403,
+        reason: 'wrong-identity',
+        message: `${describeCaller(caller)} may not ${verb} node "${decodeSafe(pathNode[1]!)}": a node credential acts only for its own node`,
+      };
+      guard.denied('rest', d, { peer: req.socket.remoteAddress, what: `${req.method} ${path}`, caller, claimed: pathNode[1] });
+      return sendDenial(res, d, 'id');
+    }
     const allowed =
       caller.kind === 'read'
         ? !mutating

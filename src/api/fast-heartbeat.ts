@@ -56,12 +56,17 @@ export function withHeartbeatFastPath(app: RequestListener, opts: FastPathOption
 function authorized(req: IncomingMessage, res: ServerResponse, id: string, guard: Authenticator): boolean {
   const outcome = authenticateRequest(guard, req);
   let d: Denial | null = null;
-  if (outcome === null) d = { status: 401, reason: 'missing-credential', message: 'this endpoint needs a credential: Authorization: Bearer <token>, or a client certificate from this deployment' };
+  if (outcome === null)
+    d = { status: 401, reason: 'missing-credential', message: 'this endpoint needs a credential: Authorization: Bearer <token>, or a client certificate from this deployment' };
   else if (!outcome.ok) d = outcome.denial;
   else {
     const c = outcome.caller;
     if (c.kind === 'admin' || (c.kind === 'node' && c.id === id)) return true;
-    d = { status: 403, reason: c.kind === 'node' ? 'wrong-identity' : 'forbidden', message: `${describeCaller(c)} may not heartbeat for node "${id}": a node credential acts only for its own node` };
+    d = {
+      status: 403,
+      reason: c.kind === 'node' ? 'wrong-identity' : 'forbidden',
+      message: `${describeCaller(c)} may not heartbeat for node "${id}": a node credential acts only for its own node`,
+    };
   }
   guard.denied('rest', d, { peer: req.socket.remoteAddress, what: `POST /v1/nodes/${id}/heartbeat`, claimed: id, caller: outcome?.ok ? outcome.caller : undefined });
   if (d.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="edge-xds"');

@@ -253,7 +253,10 @@ export class RegistryClient {
       const t0 = performance.now();
       try {
         const payload = body === undefined ? undefined : JSON.stringify(body);
-        const res = this.opts.tls && url.startsWith('https:') ? await httpsRequest(url, method, headers, payload, timeout, this.agent()) : await fetchText(url, method, headers, payload, timeout);
+        const res =
+          this.opts.tls && url.startsWith('https:')
+            ? await httpsRequest(url, method, headers, payload, timeout, this.agent())
+            : await fetchText(url, method, headers, payload, timeout);
         const text = res.text;
         if (res.status >= 500) {
           failures.push(`${urls[i]}: HTTP ${res.status} ${text.slice(0, 200)}`);
@@ -278,7 +281,14 @@ async function fetchText(url: string, method: string, headers: Record<string, st
 }
 
 /** node:https with a CA (fetch cannot take one): same result shape, errors carry `cause.code` like fetch's. */
-function httpsRequest(url: string, method: string, headers: Record<string, string>, body: string | undefined, timeout: number, agent: https.Agent): Promise<{ status: number; text: string }> {
+function httpsRequest(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeout: number,
+  agent: https.Agent,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const h = { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) };
     const req = https.request(url, { method, headers: h, agent, timeout }, (res) => {

@@ -215,6 +215,8 @@ class RelaySession {
 
   private async onForward(f: Forward__Output): Promise<void> {
     this.queuedForwards--;
+    // A refused or ended stream applies nothing (no relay id: nothing may be written under it).
+    if (this.closed || this.relayId === null) return;
     const seq = Number(f.seq);
     if (seq > this.appliedSeq) {
       await this.apply(f);

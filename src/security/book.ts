@@ -20,15 +20,7 @@ export type Caller =
 export type AuthChannel = 'rest' | 'xds' | 'xds-plaintext' | 'relay-sync' | 'enroll';
 
 export type DenialReason =
-  | 'missing-credential'
-  | 'malformed-credential'
-  | 'unknown-credential'
-  | 'expired'
-  | 'revoked'
-  | 'untrusted-certificate'
-  | 'not-an-identity'
-  | 'forbidden'
-  | 'wrong-identity';
+  'missing-credential' | 'malformed-credential' | 'unknown-credential' | 'expired' | 'revoked' | 'untrusted-certificate' | 'not-an-identity' | 'forbidden' | 'wrong-identity';
 
 export interface Denial {
   /** 401: who you are is not established; 403: you are known and may not. */
@@ -180,10 +172,27 @@ export class CredentialBook {
     const suppressed = w.suppressed;
     w.suppressed = 0;
     const who = ctx.caller ? describeCaller(ctx.caller) : undefined;
-    const line = { channel, reason: denial.reason, status: denial.status, peer: ctx.peer, claimed: clip(ctx.claimed), what: clip(ctx.what), caller: who, tokenId: ctx.tokenId, suppressedBefore: suppressed };
+    const line = {
+      channel,
+      reason: denial.reason,
+      status: denial.status,
+      peer: ctx.peer,
+      claimed: clip(ctx.claimed),
+      what: clip(ctx.what),
+      caller: who,
+      tokenId: ctx.tokenId,
+      suppressedBefore: suppressed,
+    };
     this.logger.warn(line, `denied: ${denial.message}`);
     const nodeId = ctx.caller && 'id' in ctx.caller ? ctx.caller.id : (clip(ctx.claimed, 63) ?? '');
-    void this.record([{ at: now, nodeId, type: 'auth-denied', detail: { channel, reason: denial.reason, message: denial.message, peer: ctx.peer, caller: who, what: clip(ctx.what), suppressedBefore: suppressed } }]);
+    void this.record([
+      {
+        at: now,
+        nodeId,
+        type: 'auth-denied',
+        detail: { channel, reason: denial.reason, message: denial.message, peer: ctx.peer, caller: who, what: clip(ctx.what), suppressedBefore: suppressed },
+      },
+    ]);
   }
 
   async record(events: SecurityEvent[]): Promise<void> {

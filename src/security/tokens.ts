@@ -266,7 +266,14 @@ export class TokenStore {
         if (revokedAt !== null && revokedAt >= num(row.created_at)) {
           return refuse('revoked', `${identity.kind} ${identity.id} was revoked after join token ${id} was created: create a new token`);
         }
-        return { ok: true as const, tokenId: id, identity: { kind: identity.kind, id: identity.id }, usesLeft: row.uses_left, revokedAt, sans: row.sans ? row.sans.split(',') : [] };
+        return {
+          ok: true as const,
+          tokenId: id,
+          identity: { kind: identity.kind, id: identity.id },
+          usesLeft: row.uses_left,
+          revokedAt,
+          sans: row.sans ? row.sans.split(',') : [],
+        };
       });
     } catch (err) {
       if (err instanceof Refused) return err.result;

@@ -44,7 +44,10 @@ async function enroll(kind: 'node' | 'relay', id: string, sans?: string[]): Prom
   const t = await G('/v1/tokens', { body: { kind, node: id, ...(sans ? { sans } : {}) } });
   assert.equal(t.status, 201, t.text);
   const { keyPem, csrPem } = await makeKeyAndCsr({ kind, id });
-  const e = await tlsRequest<{ chainPem: string; nodeToken?: string }>(g.baseUrl, '/v1/enroll', { ca, body: { kind, id, csr: csrPem, token: (t.json as { token: string }).token } });
+  const e = await tlsRequest<{ chainPem: string; nodeToken?: string }>(g.baseUrl, '/v1/enroll', {
+    ca,
+    body: { kind, id, csr: csrPem, token: (t.json as { token: string }).token },
+  });
   assert.equal(e.status, 201, e.text);
   return { keyPem, chainPem: e.json.chainPem, nodeToken: e.json.nodeToken };
 }

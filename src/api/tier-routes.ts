@@ -26,7 +26,12 @@ export interface BootstrapCredential {
 export interface TierAdmin {
   relays(q: RelaysQuery): unknown[];
   /** The xDS addresses come from configuration only, never from the request (its Host header is the client's to choose). */
-  bootstrap(nodeId: string, format: 'envoy' | 'grpc', mode: 'delta' | 'sotw', credential?: BootstrapCredential): BootstrapResult;
+  /**
+   * Secure mode: Envoy gets mTLS with the node's files in `certDir` (default /etc/edge-xds); gRPC gets the
+   * plaintext listener and the caller's own node token, or NODE_TOKEN_PLACEHOLDER for admin, read and
+   * certificate callers; 409 when the plaintext listener is off.
+   */
+  bootstrap(nodeId: string, format: 'envoy' | 'grpc', mode: 'delta' | 'sotw', credential?: BootstrapCredential, options?: { certDir?: string }): BootstrapResult;
   /** Role and, on a relay, the state of its link to the global tier. */
   status(): Promise<unknown>;
 }
@@ -41,7 +46,11 @@ const nearSchema = z
   .pipe(z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }));
 
 const relaysQuery = z.strictObject({ region: z.string().min(1).max(63).optional(), near: nearSchema.optional() });
-const bootstrapQuery = z.strictObject({ format: z.enum(['envoy', 'grpc']).default('envoy'), mode: z.enum(['delta', 'sotw']).default('delta') });
+const bootstrapQuery = z.strictObject({
+  format: z.enum(['envoy', 'grpc']).default('envoy'),
+  mode: z.enum(['delta', 'sotw']).default('delta'),
+  certDir: z.string().max(1024).optional(),
+});
 
 export function tierRouter(tier: TierAdmin, guard: Authenticator | null = null): Router {
   const r = Router();
@@ -64,7 +73,7 @@ export function tierRouter(tier: TierAdmin, guard: Authenticator | null = null):
         const h = req.headers.authorization;
         credential = { nodeToken: c?.kind === 'node' && c.via === 'token' && h ? h.slice(7).trim() : null };
       }
-      const out = tier.bootstrap(nodeId, q.format, q.mode, credential);
+      const out = tier.bootstrap(nodeId, q.format, q.mode, credential, { certDir: q.certDir });
       if (!out.ok) throw new ApiError(out.error === 'unknown_node' ? 404 : 409, out.error, out.message, out.error === 'unknown_node' ? 'nodeId' : null);
       res.type(out.contentType).send(out.body);
     }),

@@ -7,7 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseDocument, visit, isScalar } from 'yaml';
+import { parseDocument, visit, isScalar, isMap, isSeq, type Document } from 'yaml';
+import { certDirProblem, normalizeCertDir, xdsClusterTls, DEFAULT_CERT_DIR, type EnvoyXdsTls } from './envoy-tls';
 
 export interface XdsServerAddress {
   host: string;
@@ -37,6 +38,8 @@ export interface EnvoyBootstrapParams {
   role: EnvoyRole;
   /** Listener port the control plane should use for this proxy (default 15001 sidecar egress, 10000 gateway ingress); sent as node metadata. */
   listenerPort?: number;
+  /** Secure mode: mTLS to the xDS servers with the node's certificate files (envoy-tls.ts). Absent: plaintext, as with --insecure. */
+  tls?: EnvoyXdsTls | null;
 }
 
 export const DEFAULT_ADMIN_PORT = 9901;
@@ -79,9 +82,14 @@ function checkParams(p: EnvoyBootstrapParams): void {
   });
   checkPort('adminPort', p.adminPort ?? DEFAULT_ADMIN_PORT);
   checkPort('listenerPort', p.listenerPort ?? DEFAULT_LISTENER_PORT[p.role]);
+  if (p.tls) {
+    const problem = certDirProblem(p.tls.certDir ?? DEFAULT_CERT_DIR);
+    if (problem !== null) throw new Error(`tls.certDir: ${problem}`);
+  }
 }
 
 function placeholderValues(p: EnvoyBootstrapParams): Record<string, unknown> {
+  const tls = p.tls ? xdsClusterTls(p.tls, p.xdsServers) : null;
   return {
     NODE_ID: p.nodeId,
     CLUSTER: p.cluster ?? DEFAULT_NODE_CLUSTER[p.role],
@@ -92,15 +100,24 @@ function placeholderValues(p: EnvoyBootstrapParams): Record<string, unknown> {
     ADMIN_PORT: p.adminPort ?? DEFAULT_ADMIN_PORT,
     API_TYPE: (p.mode ?? 'delta') === 'delta' ? 'DELTA_GRPC' : 'GRPC',
     // One priority per server, in the order given (nearest relay = priority 0).
-    XDS_ENDPOINTS: p.xdsServers.map((s, i) => ({
-      priority: i,
-      lb_endpoints: [{ endpoint: { address: { socket_address: { address: s.host, port_value: s.port } } } }],
-    })),
+    XDS_ENDPOINTS: p.xdsServers.map((s, i) => {
+      const metadata = tls?.endpointMetadata(i);
+      const endpoint = { address: { socket_address: { address: s.host, port_value: s.port } } };
+      return { priority: i, lb_endpoints: [metadata ? { endpoint, metadata } : { endpoint }] };
+    }),
   };
 }
 
 /** Fills a template text; throws on an unknown or unused placeholder. */
 export function fillTemplate(templateText: string, values: Record<string, unknown>, source = 'template'): string {
+  return toYaml(fillTemplateDocument(templateText, values, source));
+}
+
+function toYaml(doc: Document): string {
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: true });
+}
+
+function fillTemplateDocument(templateText: string, values: Record<string, unknown>, source: string): Document {
   const doc = parseDocument(templateText, { uniqueKeys: true });
   if (doc.errors.length) throw new Error(`${source}: ${doc.errors[0].message}`);
   const used = new Set<string>();
@@ -124,13 +141,33 @@ export function fillTemplate(templateText: string, values: Record<string, unknow
     },
   });
   for (const k of Object.keys(values)) if (!used.has(k)) throw new Error(`${source}: placeholder {{${k}}} not in template`);
-  return doc.toString({ lineWidth: 0, flowCollectionPadding: true });
+  return doc;
+}
+
+/** Secure mode: the xds_cluster of a filled template gets its TLS transport socket (and one per server when there are several). */
+function addXdsClusterTls(doc: Document, p: EnvoyBootstrapParams, source: string): void {
+  const clusters = doc.getIn(['static_resources', 'clusters']);
+  const xds = isSeq(clusters) ? clusters.items.find((c) => isMap(c) && c.get('name') === 'xds_cluster') : undefined;
+  if (!isMap(xds)) throw new Error(`${source}: no static cluster named xds_cluster`);
+  const tls = xdsClusterTls(p.tls!, p.xdsServers);
+  const certDir = normalizeCertDir(p.tls!.certDir ?? DEFAULT_CERT_DIR, 'tls.certDir');
+  const socket = doc.createPair('transport_socket', tls.transportSocket);
+  (socket.key as { commentBefore?: string }).commentBefore =
+    ` mTLS to the xDS servers: this node's certificate and the deployment CA from ${certDir} (edge-xds enroll --out),\n` +
+    ' read through filesystem SDS so a renewed certificate is picked up without a restart or a dropped stream.';
+  xds.items.push(socket);
+  if (tls.socketMatches.length > 0) {
+    const matches = doc.createPair('transport_socket_matches', tls.socketMatches);
+    (matches.key as { commentBefore?: string }).commentBefore = ' One TLS context per xDS server (its SNI and SAN), selected by the metadata of its endpoint above.';
+    xds.items.push(matches);
+  }
 }
 
 /** The Envoy bootstrap YAML for a sidecar or gateway, from envoy/<role>.template.yaml. */
 export function renderEnvoyBootstrap(params: EnvoyBootstrapParams): string {
   checkParams(params);
   const file = templatePath(params.role);
-  const body = fillTemplate(fs.readFileSync(file, 'utf8'), placeholderValues(params), file);
-  return `# Generated by edge-xds from envoy/${params.role}.template.yaml. Do not edit: regenerate.\n${body}`;
+  const doc = fillTemplateDocument(fs.readFileSync(file, 'utf8'), placeholderValues(params), file);
+  if (params.tls) addXdsClusterTls(doc, params, file);
+  return `# Generated by edge-xds from envoy/${params.role}.template.yaml. Do not edit: regenerate.\n${toYaml(doc)}`;
 }

@@ -10,19 +10,41 @@
  *    no names, and one URI cannot mix them, so failover then comes from the
  *    name resolving to several addresses (e.g. a DNS name for a region's
  *    relays); the remaining servers are not used by gRPC clients.
+ *
+ * Secure mode: grpc-js-xds opens its xDS channel without TLS (insecure or
+ * google_default credentials only), so it talks to the server's separate
+ * plaintext xDS listener, which accepts a stream only when node.metadata
+ * carries the node's own API token (the `nodeToken` of its enrollment) under
+ * NODE_CREDENTIAL_METADATA_KEY. The token crosses the network in clear: keep
+ * that listener on the node's host or a trusted network (docs/SECURITY.md).
  */
+import { NODE_CREDENTIAL_KEY } from '../domain';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { BootstrapLocality, XdsServerAddress } from './envoy';
+
+/** The node.metadata key of the node credential on the plaintext xDS listener (NODE_CREDENTIAL_KEY of src/domain, which the xDS server reads). */
+export const NODE_CREDENTIAL_METADATA_KEY = NODE_CREDENTIAL_KEY;
+
+/**
+ * What a secure-mode gRPC bootstrap carries as the credential when the server
+ * has no node token to put there (it stores only their hashes): the bootstrap
+ * was fetched with an admin or read token, or with the node's certificate.
+ * The server refuses it (malformed-credential); replace it with the content
+ * of the node's DIR/node-token (`edge-xds bootstrap --node-token-file` does).
+ */
+export const NODE_TOKEN_PLACEHOLDER = 'REPLACE-WITH-NODE-TOKEN: the node-token file written by edge-xds enroll';
 
 export interface GrpcBootstrapParams {
   nodeId: string;
   locality: BootstrapLocality;
   xdsServers: XdsServerAddress[];
+  /** node.metadata (string values), e.g. the node credential in secure mode; none when absent. */
+  metadata?: Record<string, string>;
 }
 
 export interface GrpcXdsBootstrap {
   xds_servers: Array<{ server_uri: string; channel_creds: Array<{ type: 'insecure' }>; server_features: string[] }>;
-  node: { id: string; locality: { region: string; zone: string; sub_zone: string } };
+  node: { id: string; locality: { region: string; zone: string; sub_zone: string }; metadata?: Record<string, string> };
 }
 
 /** The single server_uri covering every xDS server (see the module comment). */
@@ -40,11 +62,27 @@ export function grpcServerUri(servers: XdsServerAddress[]): string {
 
 export function renderGrpcBootstrap(params: GrpcBootstrapParams): GrpcXdsBootstrap {
   if (!params.nodeId) throw new Error('nodeId: required');
+  const node: GrpcXdsBootstrap['node'] = {
+    id: params.nodeId,
+    locality: { region: params.locality.region, zone: params.locality.zone, sub_zone: params.locality.subZone },
+  };
+  if (params.metadata) {
+    for (const [k, v] of Object.entries(params.metadata)) if (typeof v !== 'string') throw new Error(`metadata.${k}: must be a string`);
+    node.metadata = { ...params.metadata };
+  }
   return {
     xds_servers: [{ server_uri: grpcServerUri(params.xdsServers), channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-    node: {
-      id: params.nodeId,
-      locality: { region: params.locality.region, zone: params.locality.zone, sub_zone: params.locality.subZone },
-    },
+    node,
   };
+}
+
+/**
+ * A gRPC bootstrap (JSON text) with `token` as its node credential (replacing
+ * the placeholder or whatever was there); the rest is kept as is.
+ */
+export function withNodeCredential(bootstrapJson: string, token: string): string {
+  const b = JSON.parse(bootstrapJson) as { node?: { metadata?: Record<string, unknown> } };
+  if (!b || typeof b !== 'object' || !b.node || typeof b.node !== 'object') throw new Error('not a gRPC bootstrap (no node)');
+  b.node.metadata = { ...(b.node.metadata ?? {}), [NODE_CREDENTIAL_METADATA_KEY]: token };
+  return `${JSON.stringify(b, null, 2)}\n`;
 }

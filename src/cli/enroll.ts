@@ -21,6 +21,8 @@ import { makeKeyAndCsr } from '../security';
 import { CliError, callJson, fetchPinnedCa, parseFingerprint, parseServerUrl, readCaFile, type Endpoint } from './https-client';
 import { cliAction, usageExit } from './cli-action';
 import { DEFAULT_SERVER, timeoutOf } from './token';
+import path from 'node:path';
+import { writeEnvoySdsFiles } from '../bootstrap';
 import { checkIssued, readCa, readCurrent, readNodeToken, renewalTime, writeIssued, type Kind } from './tls-dir';
 
 type Flags = Record<string, string | boolean | undefined>;
@@ -73,7 +75,7 @@ async function enrollWithToken(ctx: Context, trust: Trust, token: string): Promi
   const ep: Endpoint = { server: ctx.server, caPem: trust.caPem, caLabel: trust.caLabel, timeoutMs: ctx.timeoutMs, signal: ctx.signal };
   const a = await callJson<EnrollAnswer>(ep, 'POST', '/v1/enroll', { kind: ctx.kind, id, csr: csrPem, token }, [201]);
   const c = checkIssued(a.chainPem, keyPem, a.caPem, { kind: ctx.kind, id });
-  const written = writeIssued(ctx.dir, { keyPem, chainPem: a.chainPem, caPem: a.caPem, nodeToken: a.nodeToken });
+  const written = [...writeIssued(ctx.dir, { keyPem, chainPem: a.chainPem, caPem: a.caPem, nodeToken: a.nodeToken }), ...envoySdsFiles(ctx.dir)];
   return { action: 'enrolled', kind: ctx.kind, id, serial: c.serial, notAfter: c.notAfter, written };
 }
 
@@ -295,4 +297,14 @@ export function registerEnroll(program: Command): void {
     .option('--timeout <ms>', 'request timeout in ms', '10000')
     .exitOverride(usageExit)
     .action(cliAction('enroll', (f) => runEnroll(f)));
+}
+
+/** The two filesystem-SDS files an Envoy bootstrap points at (envoy/README.md), next to the certificate; none when the folder's path cannot be named in a bootstrap. */
+function envoySdsFiles(dir: string): string[] {
+  try {
+    return writeEnvoySdsFiles(path.resolve(dir));
+  } catch (err) {
+    process.stderr.write(`edge-xds enroll: no Envoy SDS files written in ${dir}: ${(err as Error).message}\n`);
+    return [];
+  }
 }

@@ -300,7 +300,14 @@ export const SERVE_OPTIONS = [
     defaultText: 'edge-xds.local',
     parse: parseTrustDomain,
   }),
-  spec({ key: 'caCert', flag: '--ca-cert <file>', env: 'EDGE_XDS_CA_CERT', description: "the operator's CA certificate, PEM (default: a CA created under <db folder>/pki)", defaultText: null, parse: parseNonEmpty }),
+  spec({
+    key: 'caCert',
+    flag: '--ca-cert <file>',
+    env: 'EDGE_XDS_CA_CERT',
+    description: "the operator's CA certificate, PEM (default: a CA created under <db folder>/pki)",
+    defaultText: null,
+    parse: parseNonEmpty,
+  }),
   spec({ key: 'caKey', flag: '--ca-key <file>', env: 'EDGE_XDS_CA_KEY', description: 'the key of --ca-cert, PEM', defaultText: null, parse: parseNonEmpty }),
   spec({
     key: 'tlsSans',
@@ -472,7 +479,8 @@ export function checkSecurityOptions(o: ServerOptions): void {
   if (!o.insecure) {
     if (o.apiToken) throw new OptionError('--api-token is for --insecure mode; in secure mode use the admin token (data/admin-token) or tokens from `edge-xds token create`');
     if (o.insecureBindAny) throw new OptionError('--insecure-bind-any only applies with --insecure');
-    if (o.role === 'regional' && !o.tlsDir) throw new OptionError('--role regional in secure mode needs --tls-dir (the folder written by `edge-xds enroll --relay`), or --insecure');
+    if (o.role === 'regional' && !o.tlsDir)
+      throw new OptionError('--role regional in secure mode needs --tls-dir (the folder written by `edge-xds enroll --relay`), or --insecure');
     return;
   }
   if (o.insecureBindAny) return;

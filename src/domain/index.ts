@@ -6,3 +6,4 @@
 export * from './types';
 export * from './schemas';
 export { parseDuration } from './duration';
+export { NODE_CREDENTIAL_KEY } from './types';

@@ -120,3 +120,10 @@ export interface RegistryView {
   /** Subscribe to changes; returns an unsubscribe function. */
   onChange(listener: (change: RegistryChange) => void): () => void;
 }
+
+/**
+ * The node.metadata key that carries a node's own API token on the plaintext
+ * xDS listener (proxyless gRPC clients in secure mode). Read by the xDS
+ * server, written into gRPC bootstraps.
+ */
+export const NODE_CREDENTIAL_KEY = 'edge-xds-credential';

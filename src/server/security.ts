@@ -27,6 +27,7 @@ import {
 } from '../security';
 import type { Refusal, StreamInfo } from '../xds';
 import type { RelaySyncCall } from '../relay';
+import { bootstrapXdsHost } from './tier-admin';
 
 /**
  * TLS credentials of the xDS port: a client certificate is requested and,
@@ -79,6 +80,8 @@ export function serverNames(opts: ServerOptions): string[] {
   const names = ['localhost', '127.0.0.1', '::1', os.hostname().toLowerCase()];
   if (isIP(opts.host) !== 0 && opts.host !== '0.0.0.0' && opts.host !== '::') names.push(opts.host);
   if (opts.advertiseAddress) names.push(opts.advertiseAddress);
+  // The address bootstraps name (for a wildcard --host without --advertise-address: a guessed interface IP).
+  names.push(bootstrapXdsHost(opts.host, opts.advertiseAddress).host);
   for (const n of opts.tlsSans ?? []) names.push(n);
   // A host name that is not a valid DNS name (underscores, ...) is left out rather than failing the start.
   return [...new Set(names)].filter((n) => isIP(n) !== 0 || /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(n));

@@ -1,11 +1,28 @@
 /**
  * Connects the REST API's TierAdmin to the registry and, on a relay, to the
  * relay tier: /v1/relays, /v1/bootstrap/{nodeId}, /v1/tier.
+ *
+ * Bootstraps in secure mode (docs/SECURITY.md, "bootstraps"):
+ *  - Envoy: the xds_cluster speaks mTLS with the node's certificate files from
+ *    `certDir` (default /etc/edge-xds, what `edge-xds enroll --out` writes),
+ *    read through filesystem SDS so renewals apply without a restart; the
+ *    server is checked against the deployment CA and its address (SAN, SNI).
+ *  - gRPC: xds_servers names this server's plaintext xDS listener (grpc-js-xds
+ *    cannot do TLS there) and node.metadata["edge-xds-credential"] carries the
+ *    node's own token when the node fetched its bootstrap with it. The server
+ *    keeps only hashes of tokens, so for any other caller (admin, read, the
+ *    node's certificate) it carries NODE_TOKEN_PLACEHOLDER instead: a template
+ *    to fill from the node's DIR/node-token (`edge-xds bootstrap
+ *    --node-token-file`). With the plaintext listener off: 409 naming
+ *    --xds-plaintext-port.
+ * In --insecure mode bootstraps are exactly those of the open mode.
  */
 import { isIP } from 'node:net';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
-import type { BootstrapResult, RelaysQuery, TierAdmin } from '../api/tier-routes';
-import { renderEnvoyBootstrap, renderGrpcBootstrap, type XdsServerAddress } from '../bootstrap';
+import { ApiError } from '../api';
+import type { BootstrapCredential, BootstrapResult, RelaysQuery, TierAdmin } from '../api/tier-routes';
+import { certDirProblem, renderEnvoyBootstrap, renderGrpcBootstrap, NODE_TOKEN_PLACEHOLDER, type XdsServerAddress } from '../bootstrap';
+import { NODE_CREDENTIAL_KEY } from '../xds';
 import type { Registry } from '../registry';
 import { listRelays, type RelaySyncServer, type RelayTier } from '../relay';
 import type { Outbox } from '../relay/outbox';
@@ -20,6 +37,21 @@ export interface TierAdminOptions {
   upstreams: string[];
   relay?: { tier: RelayTier; outbox: Outbox; relayId: () => string };
   sync?: RelaySyncServer;
+  /** Secure mode (null or absent with --insecure): what bootstraps need to know of it. */
+  security?: TierAdminSecurity | null;
+}
+
+export interface TierAdminSecurity {
+  /** Bind address of the plaintext xDS listener (--xds-plaintext-host). */
+  plaintextHost: string;
+  /** Its bound port: null when the listener is off (no --xds-plaintext-port), 0 while it is not listening (starting, stopping). */
+  plaintextPort: () => number | null;
+}
+
+/** Per-request choices of a bootstrap (GET /v1/bootstrap/{id}?certDir=...). */
+export interface BootstrapOptions {
+  /** Envoy, secure mode: the folder of the node's certificate files on the proxy's host (default /etc/edge-xds). */
+  certDir?: string;
 }
 
 /** Where the host bootstraps name for this server came from. */
@@ -83,17 +115,51 @@ export class ServerTierAdmin implements TierAdmin {
     });
   }
 
-  bootstrap(nodeId: string, format: 'envoy' | 'grpc', mode: 'delta' | 'sotw'): BootstrapResult {
+  /**
+   * The bootstrap of a node. `credential` is set in secure mode (the caller's
+   * own node token, or null); a bad `options.certDir` is a 400 naming certDir
+   * (checked in both modes; in --insecure mode it is otherwise unused).
+   */
+  bootstrap(nodeId: string, format: 'envoy' | 'grpc', mode: 'delta' | 'sotw', credential?: BootstrapCredential, options: BootstrapOptions = {}): BootstrapResult {
+    if (options.certDir !== undefined) {
+      const problem = certDirProblem(options.certDir);
+      if (problem !== null) throw new ApiError(400, 'invalid_field', `certDir: ${problem}`, 'certDir');
+    }
     const node = this.o.registry.getNode(nodeId);
     const servers = this.xdsServersFor(nodeId);
     if (!node || !servers) return { ok: false, error: 'unknown_node', message: `node "${nodeId}" is not registered` };
-    if (servers.length === 0) return { ok: false, error: 'no_servers', message: 'no xDS server is known for this node' };
     const locality = { region: node.region, zone: node.zone, subZone: node.subZone };
+    const sec = this.o.security ?? null;
     if (format === 'grpc') {
+      if (sec) return this.secureGrpcBootstrap(nodeId, locality, sec, credential?.nodeToken ?? null);
+      if (servers.length === 0) return { ok: false, error: 'no_servers', message: 'no xDS server is known for this node' };
       return { ok: true, contentType: 'application/json', body: JSON.stringify(renderGrpcBootstrap({ nodeId, locality, xdsServers: servers }), null, 2) };
     }
-    const yaml = renderEnvoyBootstrap({ nodeId, locality, xdsServers: servers, mode, role: node.role === 'gateway' ? 'gateway' : 'sidecar' });
+    if (servers.length === 0) return { ok: false, error: 'no_servers', message: 'no xDS server is known for this node' };
+    const tls = sec ? { certDir: options.certDir } : null;
+    const yaml = renderEnvoyBootstrap({ nodeId, locality, xdsServers: servers, mode, role: node.role === 'gateway' ? 'gateway' : 'sidecar', tls });
     return { ok: true, contentType: 'application/yaml', body: yaml };
+  }
+
+  /**
+   * Secure mode, proxyless gRPC: this server's plaintext listener, named by
+   * its bind address, or by the advertised address when it listens on a
+   * wildcard. (Relays publish no plaintext port, so they are not listed.)
+   */
+  private secureGrpcBootstrap(nodeId: string, locality: { region: string; zone: string; subZone: string }, sec: TierAdminSecurity, nodeToken: string | null): BootstrapResult {
+    const port = sec.plaintextPort();
+    if (port === null) {
+      return {
+        ok: false,
+        error: 'no_servers',
+        message:
+          'gRPC clients (grpc-js-xds) reach secure-mode edge-xds only on its plaintext xDS listener, which is off: start the server with --xds-plaintext-port (and --xds-plaintext-host for clients on other hosts; docs/SECURITY.md)',
+      };
+    }
+    if (port === 0) return { ok: false, error: 'no_servers', message: 'the plaintext xDS listener is not listening (the server is starting or stopping); retry' };
+    const host = isWildcard(sec.plaintextHost) || sec.plaintextHost === '' ? this.o.xdsHost : sec.plaintextHost;
+    const b = renderGrpcBootstrap({ nodeId, locality, xdsServers: [{ host, port }], metadata: { [NODE_CREDENTIAL_KEY]: nodeToken ?? NODE_TOKEN_PLACEHOLDER } });
+    return { ok: true, contentType: 'application/json', body: JSON.stringify(b, null, 2) };
   }
 
   async status(): Promise<unknown> {

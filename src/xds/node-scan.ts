@@ -11,6 +11,7 @@
 import { Reader } from 'protobufjs';
 import { envoyType } from './protos';
 import { XDS_LIMITS } from './limits';
+import { NODE_CREDENTIAL_KEY } from '../domain';
 import type { EnvoyNode } from './wire';
 import type { Value__Output } from './generated/google/protobuf/Value';
 
@@ -83,8 +84,7 @@ function text(b: Buffer, maxChars: number): string {
   return Buffer.from(s.slice(0, end), 'utf16le').toString('utf16le');
 }
 
-/** The node.metadata key of a node's credential on the plaintext xDS listener (proxyless gRPC, secure mode). */
-export const NODE_CREDENTIAL_KEY = 'edge-xds-credential';
+export { NODE_CREDENTIAL_KEY };
 const METADATA_KEYS = new Set(['lat', 'lon', 'location', NODE_CREDENTIAL_KEY]);
 /** A metadata value the server reads is a number, a short string or {lat, lon}: a larger one is left out. */
 const MAX_METADATA_VALUE_BYTES = 1024;

@@ -45,7 +45,7 @@ function valueOf(args: string[], flag: string): string[] {
 
 /** Long flags listed by `edge-xds <sub> --help`, or null when the subcommand does not exist yet. */
 function cliFlags(sub: string): { flags: Set<string>; help: string } | null {
-  const r = spawnSync(process.execPath, [CLI, sub, '--help'], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [CLI, ...sub.split(' '), '--help'], { encoding: 'utf8', timeout: 20_000 });
   const help = `${r.stdout}${r.stderr}`;
   if (!help.includes(`Usage: edge-xds ${sub}`)) return null;
   return { flags: new Set([...help.matchAll(/^\s+(?:-\w, )?(--[a-z0-9-]+)/gm)].map((m) => m[1])), help };
@@ -115,6 +115,33 @@ describe('examples/multi-region/docker-compose.yml', () => {
         Object.values(s.networks ?? {}).some((n) => n?.ipv4_address === adv),
         `${name} advertises one of its own addresses (${adv})`,
       );
+    }
+  });
+
+  test('secure by default: provision.sh enrolls every relay and site with flags the CLI knows, and each service uses its own folder', () => {
+    const script = fs.readFileSync(path.join(EXAMPLE, 'provision.sh'), 'utf8');
+    const token = cliFlags('token create');
+    const enroll = cliFlags('enroll');
+    assert.ok(token && enroll, '`edge-xds token create --help` and `edge-xds enroll --help` work');
+    for (const line of script.split('\n').filter((l) => /\bcli (token create|enroll)\b/.test(l))) {
+      const known = line.includes('cli token create') ? token.flags : enroll.flags;
+      for (const f of line.match(/--[a-z-]+/g) ?? []) assert.ok(known.has(f), `provision.sh: ${f} is not a flag of that command: ${line.trim()}`);
+    }
+    const enrolled = new Set([...script.matchAll(/^enroll (?:relay|node) (\S+)/gm)].map((m) => m[1]!));
+    for (const m of script.matchAll(/for node in ([^;]+); do enroll node/g)) for (const id of m[1]!.trim().split(/\s+/)) enrolled.add(id);
+    // No service runs in open mode; each one points at its own enrolled folder.
+    for (const [name, s] of services) {
+      const c = [...(s.entrypoint ?? []), ...(s.command ?? [])];
+      assert.ok(!c.includes('--insecure'), `${name} runs --insecure`);
+      for (const f of ['--tls-dir', '--cert-dir']) for (const d of valueOf(c, f)) assert.ok(enrolled.has(path.basename(d)), `${name} ${f} ${d}: not enrolled by provision.sh`);
+      for (const f of ['--token-file', '--cacert']) for (const d of valueOf(c, f)) assert.ok(enrolled.has(path.basename(path.dirname(d))), `${name} ${f} ${d}: not enrolled by provision.sh`);
+      for (const u of valueOf(c, '--registry-url')) assert.ok(u.startsWith('https://'), `${name} registers over ${u}`);
+    }
+    for (const [name, s] of edgeXds.filter(([, s]) => valueOf(s.command ?? [], '--role')[0] === 'regional')) {
+      assert.deepEqual(valueOf(s.command ?? [], '--tls-dir'), [`/certs/${name}`], `${name} runs with its relay certificate`);
+    }
+    for (const [name, s] of edgeXds.filter(([, s]) => s.command?.[0] === 'bootstrap')) {
+      assert.deepEqual(valueOf(s.command ?? [], '--cert-dir'), [`/certs/${valueOf(s.command ?? [], '--node-id')[0]}`], `${name}: the Envoy bootstrap uses mTLS with its node's files`);
     }
   });
 

@@ -5,6 +5,8 @@
  * GET /v1/services/{name}/endpoints.
  */
 import { Command, Option } from 'commander';
+import { CliError, httpsRequest } from './https-client';
+import { DEFAULT_CACERT, DEFAULT_SERVER, DEFAULT_TOKEN_FILE, restEndpoint } from './token';
 import { formatExplainTable, type ExplainRow } from '../model';
 
 export interface ExplainOptions {
@@ -18,6 +20,8 @@ export interface ExplainOptions {
   kind: 'grpc' | 'envoy';
   json: boolean;
   timeoutMs: number;
+  /** https:// servers (secure mode): the CA bundle and the read or admin token. */
+  tls?: { caPem: string; caLabel: string; token: string };
 }
 
 interface TableBody {
@@ -66,31 +70,46 @@ export function explainUrl(o: ExplainOptions): URL {
 /** Fetches the table; throws ExplainError with a message naming the cause. */
 export async function fetchExplain(o: ExplainOptions): Promise<TableBody> {
   const url = explainUrl(o);
-  let res: Response;
+  const { status, text } = url.protocol === 'https:' ? await getHttps(o, url) : await getHttp(o, url);
+  let body: unknown;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(o.timeoutMs) });
+    body = JSON.parse(text);
+  } catch {
+    throw new ExplainError(`unexpected answer from ${url.origin} (HTTP ${status}, not JSON): ${text.slice(0, 200)}`, 1);
+  }
+  if (status !== 200) {
+    const err = (body as { error?: { message?: string; field?: string } }).error;
+    const msg = err?.message ?? text.slice(0, 200);
+    if (status === 404 && err?.field === 'name') throw new ExplainError(`unknown service "${o.service}": ${msg}`, 1);
+    if (status === 404 && err?.field === 'node') throw new ExplainError(`unknown node "${o.node}": ${msg}`, 1);
+    throw new ExplainError(`server answered HTTP ${status}${err?.field ? ` (${err.field})` : ''}: ${msg}`, 1);
+  }
+  const table = body as TableBody;
+  if (!Array.isArray(table.endpoints)) throw new ExplainError(`unexpected answer from ${url.origin}: no endpoints array`, 1);
+  return table;
+}
+
+async function getHttp(o: ExplainOptions, url: URL): Promise<{ status: number; text: string }> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(o.timeoutMs) });
+    return { status: res.status, text: await res.text() };
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
     const why = e.name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
     throw new ExplainError(`cannot reach the edge-xds server at ${url.origin} (${why}); is it running? (--server)`, 1);
   }
-  const text = await res.text();
-  let body: unknown;
+}
+
+/** Secure mode: the CA bundle and a read (or admin) token. */
+async function getHttps(o: ExplainOptions, url: URL): Promise<{ status: number; text: string }> {
+  if (!o.tls) throw new ExplainError('an https:// server needs --cacert and a read or admin token (--token-file, --token, EDGE_XDS_TOKEN)', 2);
   try {
-    body = JSON.parse(text);
-  } catch {
-    throw new ExplainError(`unexpected answer from ${url.origin} (HTTP ${res.status}, not JSON): ${text.slice(0, 200)}`, 1);
+    const r = await httpsRequest({ server: new URL(url.origin), caPem: o.tls.caPem, caLabel: o.tls.caLabel, token: o.tls.token, timeoutMs: o.timeoutMs }, 'GET', `${url.pathname}${url.search}`);
+    return { status: r.status, text: r.text };
+  } catch (err) {
+    if (err instanceof CliError) throw new ExplainError(err.message, err.exitCode);
+    throw err;
   }
-  if (res.status !== 200) {
-    const err = (body as { error?: { message?: string; field?: string } }).error;
-    const msg = err?.message ?? text.slice(0, 200);
-    if (res.status === 404 && err?.field === 'name') throw new ExplainError(`unknown service "${o.service}": ${msg}`, 1);
-    if (res.status === 404 && err?.field === 'node') throw new ExplainError(`unknown node "${o.node}": ${msg}`, 1);
-    throw new ExplainError(`server answered HTTP ${res.status}${err?.field ? ` (${err.field})` : ''}: ${msg}`, 1);
-  }
-  const table = body as TableBody;
-  if (!Array.isArray(table.endpoints)) throw new ExplainError(`unexpected answer from ${url.origin}: no endpoints array`, 1);
-  return table;
 }
 
 /** The text output: a heading naming the requester, then the table. */
@@ -113,7 +132,10 @@ export function registerExplain(program: Command): void {
     .description('print the endpoint table (priorities, weights, shares, factors) a proxy receives for SERVICE')
     .argument('<service>', 'service name')
     .option('--node <id>', 'a registered node: the table a proxy on that node receives')
-    .option('--server <url>', 'REST base URL of a running edge-xds server', process.env.EDGE_XDS_SERVER ?? 'http://127.0.0.1:8080')
+    .option('--server <url>', 'REST base URL of a running edge-xds server', process.env.EDGE_XDS_SERVER ?? DEFAULT_SERVER)
+    .option('--cacert <file>', `https: CA bundle that signed the server's certificate [env EDGE_XDS_CACERT] (default: ${DEFAULT_CACERT})`)
+    .option('--token-file <file>', `https: file with a read or admin token (default: ${DEFAULT_TOKEN_FILE})`)
+    .option('--token <token>', 'https: the token itself [env EDGE_XDS_TOKEN]')
     .option('--region <region>', 'requester region (instead of --node)')
     .option('--zone <zone>', 'requester zone')
     .option('--lat <degrees>', 'requester latitude')
@@ -126,7 +148,18 @@ export function registerExplain(program: Command): void {
       const timeoutMs = Number(str('timeout'));
       try {
         if (!(timeoutMs > 0)) throw new ExplainError(`--timeout: must be a number of ms > 0, got ${str('timeout')}`, 2);
+        let tls: ExplainOptions['tls'];
+        if ((str('server') ?? '').startsWith('https:')) {
+          try {
+            const ep = restEndpoint({ ...f, timeout: String(timeoutMs) });
+            tls = { caPem: ep.caPem!, caLabel: ep.caLabel, token: ep.token! };
+          } catch (err) {
+            if (err instanceof CliError) throw new ExplainError(err.message, err.exitCode);
+            throw err;
+          }
+        }
         await runExplain({
+          tls,
           service,
           server: str('server') as string,
           node: str('node'),

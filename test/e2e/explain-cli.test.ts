@@ -1,20 +1,28 @@
 /**
  * `edge-xds explain` as a process against the real server process: the table
  * (text and --json) for a registered node or a place, and clear errors for an
- * unknown service or node, an unreachable server and bad usage.
+ * unknown service or node, an unreachable server and bad usage. The server
+ * runs in secure mode: explain speaks HTTPS with the CA and a read or admin token.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
-import { startCliServer, CLI_PATH, request, registration, type CliServer } from '../helpers';
+import path from 'node:path';
+import { startCliServer, CLI_PATH, registration, type CliServer } from '../helpers';
+import { tlsRequest } from '../helpers/tls-client';
 import type { ExplainRow } from '../../src/model';
 
 let server: CliServer;
 
-function explain(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** The CA and admin token of the secure server, added to every call to it (`auth: false` leaves them out). */
+const credentials = (): string[] => ['--cacert', path.join(server.dir, 'pki', 'ca.pem'), '--token-file', path.join(server.dir, 'admin-token')];
+
+function explain(args: string[], auth = true): Promise<{ code: number; stdout: string; stderr: string }> {
+  const all = auth && args.some((a) => a.startsWith('https://')) && !args.includes('--token-file') ? [...args, ...credentials()] : args;
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI_PATH, 'explain', ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI_PATH, 'explain', ...all], { timeout: 20_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -22,14 +30,18 @@ function explain(args: string[]): Promise<{ code: number; stdout: string; stderr
 }
 
 before(async () => {
-  server = await startCliServer();
+  server = await startCliServer({ secure: true });
   const nodes = [
     { id: 'sh-1', zone: 'sh', location: { lat: 31.23, lon: 121.47 }, address: '10.3.0.1', capacity: { maxRps: 300 } },
     { id: 'sh-2', zone: 'sh', location: { lat: 31.2, lon: 121.44 }, address: '10.3.0.2', capacity: { maxRps: 100 } },
     { id: 'hz-1', zone: 'hz', location: { lat: 30.27, lon: 120.15 }, address: '10.3.0.3', capacity: { maxRps: 100 } },
   ];
   for (const n of nodes) {
-    const r = await request(server.baseUrl, '/v1/nodes', { body: registration({ ...n, subZone: '', services: [{ name: 'echo', port: 50051, protocol: 'grpc' }] }) });
+    const r = await tlsRequest(server.baseUrl, '/v1/nodes', {
+      ca: server.caPem(),
+      token: server.adminToken(),
+      body: registration({ ...n, subZone: '', services: [{ name: 'echo', port: 50051, protocol: 'grpc' }] }),
+    });
     assert.ok(r.status === 201 || r.status === 200, r.text);
   }
 });
@@ -100,4 +112,19 @@ test('clear errors: unknown service, unknown node, bad query, unreachable server
   const kind = await explain(['echo', '--node', 'sh-1', '--kind', 'istio', '--server', server.baseUrl]);
   assert.notEqual(kind.code, 0);
   assert.match(kind.stderr, /istio/);
+});
+
+test('secure mode: a read token is enough; no credential or a node token is refused with the server\'s reason', async () => {
+  const read = await tlsRequest<{ token: string }>(server.baseUrl, '/v1/tokens', { ca: server.caPem(), token: server.adminToken(), body: { kind: 'read' } });
+  assert.equal(read.status, 201, read.text);
+  const file = path.join(server.dir, 'read-token');
+  fs.writeFileSync(file, read.json.token, { mode: 0o600 });
+  const ok = await explain(['echo', '--node', 'sh-1', '--server', server.baseUrl, '--cacert', path.join(server.dir, 'pki', 'ca.pem'), '--token-file', file]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const bad = await explain(['echo', '--node', 'sh-1', '--server', server.baseUrl, '--cacert', path.join(server.dir, 'pki', 'ca.pem'), '--token', 'exa.0000000000000000.wrong']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /401/);
+  const noCa = await explain(['echo', '--node', 'sh-1', '--server', server.baseUrl, '--cacert', path.join(server.dir, 'nope.pem'), '--token-file', file]);
+  assert.notEqual(noCa.code, 0);
+  assert.match(noCa.stderr, /--cacert/);
 });

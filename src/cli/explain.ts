@@ -104,7 +104,11 @@ async function getHttp(o: ExplainOptions, url: URL): Promise<{ status: number; t
 async function getHttps(o: ExplainOptions, url: URL): Promise<{ status: number; text: string }> {
   if (!o.tls) throw new ExplainError('an https:// server needs --cacert and a read or admin token (--token-file, --token, EDGE_XDS_TOKEN)', 2);
   try {
-    const r = await httpsRequest({ server: new URL(url.origin), caPem: o.tls.caPem, caLabel: o.tls.caLabel, token: o.tls.token, timeoutMs: o.timeoutMs }, 'GET', `${url.pathname}${url.search}`);
+    const r = await httpsRequest(
+      { server: new URL(url.origin), caPem: o.tls.caPem, caLabel: o.tls.caLabel, token: o.tls.token, timeoutMs: o.timeoutMs },
+      'GET',
+      `${url.pathname}${url.search}`,
+    );
     return { status: r.status, text: r.text };
   } catch (err) {
     if (err instanceof CliError) throw new ExplainError(err.message, err.exitCode);

@@ -114,7 +114,7 @@ test('clear errors: unknown service, unknown node, bad query, unreachable server
   assert.match(kind.stderr, /istio/);
 });
 
-test('secure mode: a read token is enough; no credential or a node token is refused with the server\'s reason', async () => {
+test("secure mode: a read token is enough; no credential or a node token is refused with the server's reason", async () => {
   const read = await tlsRequest<{ token: string }>(server.baseUrl, '/v1/tokens', { ca: server.caPem(), token: server.adminToken(), body: { kind: 'read' } });
   assert.equal(read.status, 201, read.text);
   const file = path.join(server.dir, 'read-token');

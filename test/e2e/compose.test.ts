@@ -134,14 +134,19 @@ describe('examples/multi-region/docker-compose.yml', () => {
       const c = [...(s.entrypoint ?? []), ...(s.command ?? [])];
       assert.ok(!c.includes('--insecure'), `${name} runs --insecure`);
       for (const f of ['--tls-dir', '--cert-dir']) for (const d of valueOf(c, f)) assert.ok(enrolled.has(path.basename(d)), `${name} ${f} ${d}: not enrolled by provision.sh`);
-      for (const f of ['--token-file', '--cacert']) for (const d of valueOf(c, f)) assert.ok(enrolled.has(path.basename(path.dirname(d))), `${name} ${f} ${d}: not enrolled by provision.sh`);
+      for (const f of ['--token-file', '--cacert'])
+        for (const d of valueOf(c, f)) assert.ok(enrolled.has(path.basename(path.dirname(d))), `${name} ${f} ${d}: not enrolled by provision.sh`);
       for (const u of valueOf(c, '--registry-url')) assert.ok(u.startsWith('https://'), `${name} registers over ${u}`);
     }
     for (const [name, s] of edgeXds.filter(([, s]) => valueOf(s.command ?? [], '--role')[0] === 'regional')) {
       assert.deepEqual(valueOf(s.command ?? [], '--tls-dir'), [`/certs/${name}`], `${name} runs with its relay certificate`);
     }
     for (const [name, s] of edgeXds.filter(([, s]) => s.command?.[0] === 'bootstrap')) {
-      assert.deepEqual(valueOf(s.command ?? [], '--cert-dir'), [`/certs/${valueOf(s.command ?? [], '--node-id')[0]}`], `${name}: the Envoy bootstrap uses mTLS with its node's files`);
+      assert.deepEqual(
+        valueOf(s.command ?? [], '--cert-dir'),
+        [`/certs/${valueOf(s.command ?? [], '--node-id')[0]}`],
+        `${name}: the Envoy bootstrap uses mTLS with its node's files`,
+      );
     }
   });
 

@@ -32,7 +32,7 @@ let startedAt = 0;
 before(async () => {
   fleet = await startFleet(SITES, HB_MS);
   startedAt = Date.now();
-  sh = startClient(fleet.server, 'e2e-sh-failover', 'cn-east', 'shanghai-a', 250, 50_000);
+  sh = await startClient(fleet.server, 'e2e-sh-failover', 'cn-east', 'shanghai-a', 250, 50_000);
   await clientStarted(sh);
 });
 

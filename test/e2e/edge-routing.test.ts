@@ -47,8 +47,8 @@ const flaps = async (): Promise<string> => `health flaps: ${JSON.stringify(await
 before(async () => {
   fleet = await startFleet(SITES, HB_MS);
   startedAt = Date.now();
-  sh = startClient(fleet.server, 'e2e-sh-client', 'cn-east', 'shanghai-a', 250, 45_000);
-  bj = startClient(fleet.server, 'e2e-bj-client', 'cn-north', 'beijing-a', 120, 45_000);
+  sh = await startClient(fleet.server, 'e2e-sh-client', 'cn-east', 'shanghai-a', 250, 45_000);
+  bj = await startClient(fleet.server, 'e2e-bj-client', 'cn-north', 'beijing-a', 120, 45_000);
   await Promise.all([clientStarted(sh), clientStarted(bj)]);
   // Shares are measured once every endpoint's subchannel is up (until then the first READY ones take everything).
   await Promise.all([allServing(sh, ['za-1', 'za-2', 'za-3']), allServing(bj, ['bj-1', 'bj-2'])]);

@@ -9,5 +9,5 @@ export { UpstreamLink } from './upstream';
 export { RelaySyncServer } from './sync-server';
 export type { Call as RelaySyncCall } from './sync-server';
 export { relaySyncService, relaySyncClient } from './protocol';
-export { listRelays, RELAY_XDS_PORT_LABEL, RELAY_HTTP_PORT_LABEL } from './relays';
+export { listRelays, RELAY_XDS_PORT_LABEL, RELAY_HTTP_PORT_LABEL, RELAY_XDS_PLAINTEXT_PORT_LABEL } from './relays';
 export type { RelayInfo } from './relays';

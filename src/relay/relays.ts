@@ -4,6 +4,8 @@ import { haversineKm } from '../model';
 
 export const RELAY_XDS_PORT_LABEL = 'edge-xds.io/xds-port';
 export const RELAY_HTTP_PORT_LABEL = 'edge-xds.io/http-port';
+/** Secure mode: the relay's plaintext xDS listener for proxyless gRPC, when it is reachable at the relay's address. */
+export const RELAY_XDS_PLAINTEXT_PORT_LABEL = 'edge-xds.io/xds-plaintext-port';
 
 export interface RelayInfo {
   id: string;
@@ -13,6 +15,8 @@ export interface RelayInfo {
   address: string;
   xdsPort: number;
   httpPort: number;
+  /** 0: none published. */
+  xdsPlaintextPort: number;
   state: EdgeNode['state'];
   distanceKm: number | null;
   lastHeartbeatAt: number | null;
@@ -37,6 +41,7 @@ export function listRelays(nodes: Iterable<EdgeNode>, filter: { region?: string;
       address: n.address,
       xdsPort: Number(n.labels[RELAY_XDS_PORT_LABEL] ?? 0),
       httpPort: Number(n.labels[RELAY_HTTP_PORT_LABEL] ?? 0),
+      xdsPlaintextPort: Number(n.labels[RELAY_XDS_PLAINTEXT_PORT_LABEL] ?? 0),
       state: n.state,
       distanceKm: filter.near ? Math.round(haversineKm(filter.near, n.location) * 10) / 10 : null,
       lastHeartbeatAt: n.lastHeartbeat?.at ?? null,

@@ -18,7 +18,7 @@ import { XdsComponent } from '../xds';
 import { loadWeightsConfigFile, parseWeightsConfig, DEFAULT_WEIGHTS_CONFIG, type WeightsConfig } from '../model';
 import { XdsMeshAdmin, WEIGHTS_KV_KEY } from './mesh-admin';
 import { ServerTierAdmin, bootstrapXdsHost } from './tier-admin';
-import { Outbox, Ownership, RelaySyncServer, RelayTier, relayForwarder, RELAY_HTTP_PORT_LABEL, RELAY_XDS_PORT_LABEL } from '../relay';
+import { Outbox, Ownership, RelaySyncServer, RelayTier, relayForwarder, RELAY_HTTP_PORT_LABEL, RELAY_XDS_PLAINTEXT_PORT_LABEL, RELAY_XDS_PORT_LABEL } from '../relay';
 import type { NodeRegistration } from '../domain';
 import type { Authenticator, Guard, ServerTls } from '../security';
 import { RenewableServerCredentials, announceAdminToken, contextOf, openGuard, openRelaySecurity, relayAuthorizer, xdsAuthorizer, type RelaySecurity } from './security';
@@ -103,6 +103,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
     let relay: RelayTier | null = null;
     let boundXdsPort = 0;
     let boundHttpPort = 0;
+    let boundPlaintextPort: number | null = null;
     const relayId = (): string => opts.relayId ?? relaySec?.relayId ?? `relay-${(opts.advertiseAddress ?? opts.host).replace(/[^0-9a-f]+/gi, '-').toLowerCase()}-${boundXdsPort}`;
     xds = new XdsComponent({
       registry,
@@ -137,7 +138,12 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
                 address: opts.advertiseAddress ?? opts.host,
                 services: [],
                 capacity: {},
-                labels: { [RELAY_XDS_PORT_LABEL]: String(boundXdsPort), [RELAY_HTTP_PORT_LABEL]: String(boundHttpPort) },
+                labels: {
+                  [RELAY_XDS_PORT_LABEL]: String(boundXdsPort),
+                  [RELAY_HTTP_PORT_LABEL]: String(boundHttpPort),
+                  // Published only where nodes reach it: on a wildcard or at the advertised address.
+                  ...(boundPlaintextPort !== null && plaintextPublished(opts) ? { [RELAY_XDS_PLAINTEXT_PORT_LABEL]: String(boundPlaintextPort) } : {}),
+                },
               }),
             })).source
         : undefined,
@@ -207,6 +213,7 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
     }
     boundHttpPort = httpPort;
     boundXdsPort = xdsPort;
+    boundPlaintextPort = xdsPlaintextPort;
     const relayTier = relay as RelayTier | null;
     if (relayTier) await relayTier.start();
 
@@ -239,6 +246,12 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
     await store.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** Whether a relay's plaintext listener is reachable at its advertised address (a wildcard bind, or that very address). */
+function plaintextPublished(opts: ServerOptions): boolean {
+  const h = opts.xdsPlaintextHost;
+  return h === '0.0.0.0' || h === '::' || h === (opts.advertiseAddress ?? opts.host);
 }
 
 interface ShutdownParts {

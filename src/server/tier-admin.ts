@@ -144,21 +144,27 @@ export class ServerTierAdmin implements TierAdmin {
   /**
    * Secure mode, proxyless gRPC: this server's plaintext listener, named by
    * its bind address, or by the advertised address when it listens on a
-   * wildcard. (Relays publish no plaintext port, so they are not listed.)
+   * wildcard, after the region's relays that publish theirs (nearest first).
    */
   private secureGrpcBootstrap(nodeId: string, locality: { region: string; zone: string; subZone: string }, sec: TierAdminSecurity, nodeToken: string | null): BootstrapResult {
+    // The region's relays that publish a plaintext listener, nearest first (healthy first), then this server's own.
+    const node = this.o.registry.getNode(nodeId)!;
+    const relays = listRelays(this.o.registry.nodes().values(), { region: node.region, near: node.location, healthyFirst: true })
+      .filter((r) => isPort(r.xdsPlaintextPort) && r.state !== 'draining' && r.id !== node.id)
+      .map((r) => ({ host: r.address, port: r.xdsPlaintextPort }));
     const port = sec.plaintextPort();
-    if (port === null) {
+    const own = port !== null && port !== 0 ? [{ host: isWildcard(sec.plaintextHost) || sec.plaintextHost === '' ? this.o.xdsHost : sec.plaintextHost, port }] : [];
+    const servers = [...relays, ...own].filter((s, i, all) => all.findIndex((x) => x.host === s.host && x.port === s.port) === i);
+    if (servers.length === 0 && port === null) {
       return {
         ok: false,
         error: 'no_servers',
         message:
-          'gRPC clients (grpc-js-xds) reach secure-mode edge-xds only on its plaintext xDS listener, which is off: start the server with --xds-plaintext-port (and --xds-plaintext-host for clients on other hosts; docs/SECURITY.md)',
+          'gRPC clients (grpc-js-xds) reach secure-mode edge-xds only on a plaintext xDS listener, and neither this server nor a relay of the region has one: start the server with --xds-plaintext-port (and --xds-plaintext-host for clients on other hosts; docs/SECURITY.md)',
       };
     }
-    if (port === 0) return { ok: false, error: 'no_servers', message: 'the plaintext xDS listener is not listening (the server is starting or stopping); retry' };
-    const host = isWildcard(sec.plaintextHost) || sec.plaintextHost === '' ? this.o.xdsHost : sec.plaintextHost;
-    const b = renderGrpcBootstrap({ nodeId, locality, xdsServers: [{ host, port }], metadata: { [NODE_CREDENTIAL_KEY]: nodeToken ?? NODE_TOKEN_PLACEHOLDER } });
+    if (servers.length === 0) return { ok: false, error: 'no_servers', message: 'the plaintext xDS listener is not listening (the server is starting or stopping); retry' };
+    const b = renderGrpcBootstrap({ nodeId, locality, xdsServers: servers, metadata: { [NODE_CREDENTIAL_KEY]: nodeToken ?? NODE_TOKEN_PLACEHOLDER } });
     return { ok: true, contentType: 'application/json', body: JSON.stringify(b, null, 2) };
   }
 

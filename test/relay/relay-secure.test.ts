@@ -178,10 +178,17 @@ test("the relay's xDS ports: TLS with a node certificate, plaintext with the nod
 
   // A proxyless gRPC client on the plaintext listener, with its node credential: real RPCs reach the backends.
   assert.ok(r1.xdsPlaintextPort);
-  const bootstrap = {
-    xds_servers: [{ server_uri: `127.0.0.1:${r1.xdsPlaintextPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-    node: { id: 'client-sh', locality: { region: 'cn-east', zone: 'sh-a' }, metadata: { 'edge-xds-credential': nodeTokens['client-sh'] } },
-  };
+  // The bootstrap the client fetches with its own token: the region's relay (its plaintext listener) first, then the global tier.
+  const reg = await G('/v1/nodes', {
+    token: nodeTokens['client-sh'],
+    body: { id: 'client-sh', region: 'cn-east', zone: 'sh-a', location: { lat: 31.23, lon: 121.47 }, address: '127.0.0.1', services: [] },
+  });
+  assert.ok(reg.status === 201 || reg.status === 200, reg.text);
+  const b = await G('/v1/bootstrap/client-sh?format=grpc', { token: nodeTokens['client-sh'] });
+  assert.equal(b.status, 200, b.text);
+  const bootstrap = JSON.parse(b.text) as { xds_servers: Array<{ server_uri: string }>; node: { metadata: Record<string, string> } };
+  assert.equal(bootstrap.xds_servers[0]!.server_uri, `ipv4:127.0.0.1:${r1.xdsPlaintextPort}`, "the region's relay (the global tier has no plaintext listener here)");
+  assert.equal(bootstrap.node.metadata['edge-xds-credential'], nodeTokens['client-sh']);
   client = spawnLoadgen({ bootstrap, target: 'xds:///echo', rate: 50, durationMs: 60_000, deadlineMs: 2000, reportEveryMs: 200 });
   const m = client.mark();
   try {

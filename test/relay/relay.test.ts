@@ -1,18 +1,26 @@
 /**
- * The regional tier with real processes on loopback: a global tier, two
- * relays in cn-east and one in cn-north, gRPC backends registering and
- * heartbeating through the relays, and a @grpc/grpc-js-xds client (its own
- * process) whose bootstrap lists the relays nearest first, then the global tier.
+ * The regional tier with real processes on loopback, in secure mode: a global
+ * tier, two relays in cn-east and one in cn-north (each enrolled, running
+ * with its relay certificate), gRPC backends enrolled and then registering and
+ * heartbeating through the relays over HTTPS with their node tokens, and a
+ * @grpc/grpc-js-xds client (its own process, with its node credential) whose
+ * bootstrap lists the relays' plaintext listeners nearest first, then the
+ * global tier's. Envoy-like probes use mTLS with their own node certificates.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { startCliServer, type CliServer } from '../helpers/cli-server';
+import { tlsRequest } from '../helpers/tls-client';
+import { makeKeyAndCsr } from '../../src/security';
 import { makeTempDir, removeDir } from '../helpers/tmp';
 import { waitFor, sleep } from '../helpers/wait';
 import { XdsClient, type Received } from '../helpers/xds-client';
 import { startEchoBackend, type EchoBackend } from '../../src/demo/backend';
 import { spawnLoadgen, type LoadgenHandle } from '../../src/demo/loadgen-process';
-import { renderGrpcBootstrap } from '../../src/bootstrap';
+import { NODE_CREDENTIAL_METADATA_KEY, renderGrpcBootstrap } from '../../src/bootstrap';
 import type { ResourceKind } from '../../src/xds/protos';
 
 const HB = 700;
@@ -22,20 +30,57 @@ const dirs = { g: `${root}/global`, r1: `${root}/r1`, r2: `${root}/r2`, r3: `${r
 const common = ['--heartbeat-interval', `${HB}ms`, '--coalesce', '20ms', '--weight-push-interval', '0ms'];
 
 let g: CliServer;
-let gPorts: { http: number; xds: number };
+let gPorts: { http: number; xds: number; plain: number };
 const relays: Record<string, CliServer> = {};
-const relayPorts: Record<string, { http: number; xds: number }> = {};
+const relayPorts: Record<string, { http: number; xds: number; plain: number }> = {};
+/** The deployment's CA and admin token (the global tier made them at its first start; relays check the token themselves). */
+let ca = '';
+let admin = '';
+/** Node tokens and certificates, by node id (enrolled while the global tier is up). */
+const nodeTokens: Record<string, string> = {};
+const nodeCerts: Record<string, { keyPem: string; chainPem: string }> = {};
+
+/** Enrolls a node or relay at the global tier: join token from the admin, key made here. */
+async function enroll(kind: 'node' | 'relay', id: string, sans?: string[]): Promise<{ keyPem: string; chainPem: string; nodeToken?: string }> {
+  const t = await tlsRequest<{ token: string }>(g.baseUrl, '/v1/tokens', { ca, token: admin, body: { kind, node: id, ...(sans ? { sans } : {}) } });
+  assert.equal(t.status, 201, t.text);
+  const { keyPem, csrPem } = await makeKeyAndCsr({ kind, id });
+  const e = await tlsRequest<{ chainPem: string; nodeToken?: string }>(g.baseUrl, '/v1/enroll', { ca, body: { kind, id, csr: csrPem, token: t.json.token } });
+  assert.equal(e.status, 201, e.text);
+  if (e.json.nodeToken) nodeTokens[id] = e.json.nodeToken;
+  if (kind === 'node') nodeCerts[id] = { keyPem, chainPem: e.json.chainPem };
+  return { keyPem, chainPem: e.json.chainPem, nodeToken: e.json.nodeToken };
+}
+
+/** A relay's --tls-dir, enrolled once (kept across its restarts, like a real relay's files). */
+async function relayTlsDir(name: string): Promise<string> {
+  const dir = path.join(root, `${name}-tls`);
+  if (fs.existsSync(path.join(dir, 'cert.pem'))) return dir;
+  const e = await enroll('relay', `relay-${name}`, ['127.0.0.1']);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(dir, 'key.pem'), e.keyPem, { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'cert.pem'), e.chainPem);
+  fs.writeFileSync(path.join(dir, 'ca.pem'), ca);
+  return dir;
+}
 const backends: Record<string, EchoBackend> = {};
 let client: LoadgenHandle;
 
-async function startGlobal(ports?: { http: number; xds: number }): Promise<CliServer> {
-  const args = [...common];
+async function startGlobal(ports?: { http: number; xds: number; plain: number }): Promise<CliServer> {
+  const args = [...common, '--xds-plaintext-port', String(ports?.plain ?? 0)];
   if (ports) args.push('--http-port', String(ports.http), '--xds-port', String(ports.xds));
-  return startCliServer({ dir: dirs.g, args });
+  const s = await startCliServer({ secure: true, dir: dirs.g, args });
+  ca = s.caPem();
+  admin = s.adminToken();
+  return s;
 }
 
-async function startRelay(name: keyof typeof dirs, region: string, loc: string, ports?: { http: number; xds: number }): Promise<CliServer> {
+async function startRelay(name: keyof typeof dirs, region: string, loc: string, ports?: { http: number; xds: number; plain: number }): Promise<CliServer> {
   const args = [
+    '--tls-dir',
+    await relayTlsDir(name),
+    '--xds-plaintext-port',
+    String(ports?.plain ?? 0),
     ...common,
     '--role',
     'regional',
@@ -51,13 +96,19 @@ async function startRelay(name: keyof typeof dirs, region: string, loc: string, 
     `relay-${name}`,
   ];
   if (ports) args.push('--http-port', String(ports.http), '--xds-port', String(ports.xds));
-  const r = await startCliServer({ dir: dirs[name], args });
+  const r = await startCliServer({ secure: true, dir: dirs[name], args });
   relays[name] = r;
-  relayPorts[name] = { http: r.httpPort, xds: r.xdsPort };
+  relayPorts[name] = { http: r.httpPort, xds: r.xdsPort, plain: r.xdsPlaintextPort! };
   return r;
 }
 
-const json = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
+/** A GET as the admin, at the global tier or a relay. */
+const json = async <T>(url: string): Promise<T> => {
+  const u = new URL(url);
+  const r = await tlsRequest<T>(u.origin, `${u.pathname}${u.search}`, { ca, token: admin });
+  if (r.status !== 200) throw new Error(`GET ${url}: HTTP ${r.status} ${r.text}`);
+  return r.json;
+};
 type NodeJson = { id: string; role: string; state: string; lastHeartbeat: { at: number; load: { cpu?: number } } | null };
 const nodesAt = async (base: string): Promise<NodeJson[]> => {
   const b = await json<{ nodes: NodeJson[] } | NodeJson[]>(`${base}/v1/nodes`);
@@ -73,7 +124,14 @@ async function backend(id: string, zone: string, urls: string[], loc = SH, regio
     zone,
     location: loc,
     capacity: { maxRps: 500 },
-    registry: { urls, heartbeatIntervalMs: HB, load: () => ({ cpu: 0.2, memory: 0.2, network: 0.1 }), network: () => ({ latencyMs: 5, jitterMs: 1, packetLoss: 0 }) },
+    registry: {
+      urls,
+      apiToken: nodeTokens[id],
+      tls: { ca },
+      heartbeatIntervalMs: HB,
+      load: () => ({ cpu: 0.2, memory: 0.2, network: 0.1 }),
+      network: () => ({ latencyMs: 5, jitterMs: 1, packetLoss: 0 }),
+    },
   });
   backends[id] = b;
   return b;
@@ -94,9 +152,16 @@ const summarize = (r: Received): string =>
     .map((e) => `${e.host}:${e.health}:${e.weight}:p${e.priority}`)
     .join(' ');
 
+/** An mTLS channel to an xDS port with node `id`'s certificate (one channel per stream: closed with the stream). */
+function tlsChannel(port: number, id: string): grpc.Client {
+  const c = nodeCerts[id]!;
+  return new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createSsl(Buffer.from(ca), Buffer.from(c.keyPem), Buffer.from(c.chainPem)));
+}
+
 /** Everything one Envoy-like proxy gets from a server (ACKing as it goes). */
 async function fetchAll(port: number, id: string, kind: 'envoy' | 'grpc'): Promise<Record<ResourceKind, Received>> {
-  const c = new XdsClient(`127.0.0.1:${port}`, { id, user_agent_name: kind === 'envoy' ? 'envoy' : 'gRPC Node Pure JS', locality: { region: 'cn-east', zone: 'sh-a' } });
+  const channel = tlsChannel(port, id);
+  const c = new XdsClient('', { id, user_agent_name: kind === 'envoy' ? 'envoy' : 'gRPC Node Pure JS', locality: { region: 'cn-east', zone: 'sh-a' } }, { client: channel });
   try {
     const out = {} as Record<ResourceKind, Received>;
     c.subscribe('cluster', kind === 'envoy' ? [] : ['echo']);
@@ -119,13 +184,16 @@ async function fetchAll(port: number, id: string, kind: 'envoy' | 'grpc'): Promi
     return out;
   } finally {
     c.close();
+    channel.close();
   }
 }
 
 before(async () => {
   for (const d of Object.values(dirs)) require('node:fs').mkdirSync(d, { recursive: true });
   g = await startGlobal();
-  gPorts = { http: g.httpPort, xds: g.xdsPort };
+  gPorts = { http: g.httpPort, xds: g.xdsPort, plain: g.xdsPlaintextPort! };
+  // Everyone that will talk to the tiers, enrolled now (east-3 registers and the probes connect while the global tier is down).
+  for (const id of ['east-1', 'east-2', 'east-3', 'north-1', 'client-sh', 'id-envoy', 'id-grpc', 'restart-probe', 'flap-probe']) await enroll('node', id);
   await startRelay('r1', 'cn-east', '31.20,121.40');
   await startRelay('r2', 'cn-east', '30.27,120.15');
   await startRelay('r3', 'cn-north', '39.90,116.40');
@@ -140,11 +208,13 @@ before(async () => {
   const bootstrap = renderGrpcBootstrap({
     nodeId: 'client-sh',
     locality: { region: 'cn-east', zone: 'sh-a', subZone: '' },
+    // The plaintext listeners (grpc-js-xds cannot present a certificate), with the client's node credential.
     xdsServers: [
-      { host: '127.0.0.1', port: relayPorts.r1!.xds },
-      { host: '127.0.0.1', port: relayPorts.r2!.xds },
-      { host: '127.0.0.1', port: gPorts.xds },
+      { host: '127.0.0.1', port: relayPorts.r1!.plain },
+      { host: '127.0.0.1', port: relayPorts.r2!.plain },
+      { host: '127.0.0.1', port: gPorts.plain },
     ],
+    metadata: { [NODE_CREDENTIAL_METADATA_KEY]: nodeTokens['client-sh']! },
   });
   client = spawnLoadgen({ bootstrap, target: 'xds:///echo', rate: 100, durationMs: 170_000, deadlineMs: 2000, reportEveryMs: 200 });
   await client.waitFor((r) => r.type === 'window' && Object.keys((r as { counts: Record<string, number> }).counts).length > 0, 20_000);
@@ -216,7 +286,8 @@ test('a relay restarted while the global tier is down serves from its database a
 });
 
 test('when the global tier returns it has every registration and the latest heartbeat state, and proxies see no flapping', async () => {
-  const watcher = new XdsClient(`127.0.0.1:${relayPorts.r1!.xds}`, { id: 'flap-probe', user_agent_name: 'envoy', locality: { region: 'cn-east', zone: 'sh-a' } });
+  const watchChannel = tlsChannel(relayPorts.r1!.xds, 'flap-probe');
+  const watcher = new XdsClient('', { id: 'flap-probe', user_agent_name: 'envoy', locality: { region: 'cn-east', zone: 'sh-a' } }, { client: watchChannel });
   watcher.subscribe('endpoint', ['echo']);
   const first = await watcher.nextOf('endpoint', 5000);
   watcher.ack(first);
@@ -255,6 +326,7 @@ test('when the global tier returns it has every registration and the latest hear
     }
   }
   watcher.close();
+  watchChannel.close();
   assert.ok(!seenHealth.includes('HEALTHY'), `east-2 flapped back to HEALTHY: ${seenHealth.join(' -> ')}`);
   // The region's own endpoints change at most once (the switch back to the global tier's snapshot).
   const regionHealth = (p: string): string =>
@@ -288,7 +360,7 @@ test('a relay added at runtime is offered first to the nodes nearest to it', asy
   await waitFor(
     async () => {
       const b = await json<{ xds_servers: Array<{ server_uri: string }> }>(`${g.baseUrl}/v1/bootstrap/east-1?format=grpc`);
-      return b.xds_servers[0]!.server_uri.startsWith(`ipv4:127.0.0.1:${relayPorts.r4!.xds},`);
+      return b.xds_servers[0]!.server_uri.startsWith(`ipv4:127.0.0.1:${relayPorts.r4!.plain},`);
     },
     { timeoutMs: 5000, message: 'r4 first in east-1 bootstrap' },
   );

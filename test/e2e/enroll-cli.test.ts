@@ -92,7 +92,8 @@ test('token create -> enroll --ca-fingerprint: key made locally, files with mode
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^enrolled node edge-a: certificate serial [0-9a-f]+, valid until \d{4}-/);
   assert.equal(mode(dir), 0o700);
-  assert.deepEqual(fs.readdirSync(dir).sort(), ['ca.pem', 'cert.pem', 'key.pem', 'node-token'], 'no temporary file left');
+  // The key, certificate and CA, the node token, and the two filesystem-SDS files an Envoy bootstrap points at.
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['ca.pem', 'cert.pem', 'envoy-sds-ca.yaml', 'envoy-sds-cert.yaml', 'key.pem', 'node-token'], 'no temporary file left');
   assert.equal(mode(path.join(dir, 'key.pem')), 0o600);
   assert.equal(mode(path.join(dir, 'node-token')), 0o600);
   const d = readDir(dir);
@@ -204,7 +205,7 @@ test('a relay join token for an id prefix with --san: enroll --relay writes the 
   const e = await runCli(['enroll', ...args.map((a) => (a === 'relay-ID' ? 'relay-1' : a))]);
   assert.equal(e.code, 0, e.stderr);
   assert.match(e.stdout, /^enrolled relay relay-1: /);
-  assert.deepEqual(fs.readdirSync(dir).sort(), ['ca.pem', 'cert.pem', 'key.pem'], 'a relay gets no node token');
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['ca.pem', 'cert.pem', 'envoy-sds-ca.yaml', 'envoy-sds-cert.yaml', 'key.pem'], 'a relay gets no node token');
   const cert = new X509Certificate(fs.readFileSync(path.join(dir, 'cert.pem')));
   assert.equal(cert.subjectAltName, 'URI:spiffe://edge-xds.local/relay/relay-1, DNS:relay.example.com');
   const renew = await runCli(['enroll', '--server', s.url, '--out', dir, '--renew']);
@@ -410,7 +411,7 @@ test('enroll --watch: enrolls, renews at 2/3 of a 6 s certificate (one line each
     const code = await Promise.race([w.exited, sleep(5000).then(() => 'timeout' as const)]);
     assert.equal(code, 0, `exits 0 on SIGTERM:\n${w.stderr()}`);
     assert.match(w.stderr(), /SIGTERM, stopping/);
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['ca.pem', 'cert.pem', 'key.pem', 'node-token']);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['ca.pem', 'cert.pem', 'envoy-sds-ca.yaml', 'envoy-sds-cert.yaml', 'key.pem', 'node-token']);
   } finally {
     if (watch && watch.child.exitCode === null) {
       watch.child.kill('SIGKILL');

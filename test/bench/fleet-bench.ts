@@ -10,6 +10,7 @@ import { Heartbeater, heartbeat, getText, meshZones, metricSum, procSample, regi
 import { relaysSupported, startServer, type BenchServer } from './server-proc';
 import { REGIONS } from './mesh';
 import type { MarkResult, VersionSeen } from './fleet-protocol';
+import { mintNodeIdentities, type NodeIdentity } from './identities';
 
 export interface FleetArgs {
   proxies: number;
@@ -33,7 +34,18 @@ export interface FleetArgs {
   serverArgs: string[];
   /** Write the global server's output (logs) to this file. */
   serverLog: string | null;
+  /**
+   * Secure mode (#13): the server runs without --insecure (HTTPS REST with the admin token, mTLS xDS), and each
+   * proxy opens its own TLS channel with its own node certificate (`channels` is then ignored). No floor, relays or --target.
+   */
+  secure: boolean;
   dir: string;
+}
+
+/** Secure runs: a CA to run the server with (--ca-cert/--ca-key) and certificates already minted from it, by proxy id. */
+export interface FleetSecurity {
+  ca: { certFile: string; keyFile: string };
+  identities: Map<string, NodeIdentity>;
 }
 
 export interface Dist {
@@ -50,7 +62,20 @@ export interface FleetResult {
   convergence: Dist & { affected: number; expected: number; bytesPerPush: Dist; otherResources: number; rounds: number };
   spread: Dist & { versions: number };
   churn: { minutes: number; heartbeatsPerMin: number; pushesPerMin: number; responsesPerMin: number; bytesPerMin: number; edsVersions: number } | null;
-  cost: { cpuSeconds: number; cpuSecondsSync: number; peakRssBytes: number; rssPerProxyBytes: number; bytesPerProxy: number; globalStreams: number | null } | null;
+  cost: {
+    cpuSeconds: number;
+    cpuSecondsSync: number;
+    /** Server CPU from the first change to the end of the last convergence round. */
+    cpuSecondsConvergence?: number;
+    /** The fleet workers' CPU from their first stream to the sync (the simulated proxies' side, TLS handshakes included; same cores). */
+    fleetCpuSecondsSync?: number;
+    peakRssBytes: number;
+    rssPerProxyBytes: number;
+    bytesPerProxy: number;
+    globalStreams: number | null;
+  } | null;
+  /** Secure mode: HTTP/2 (TLS) connections the fleet opened, and authentication refusals the server counted (edge_xds_auth_denials_total). */
+  security?: { connections: number; authDenials: number; mintMs: number };
   throughput: { responsesPerSec: number; bytesPerSec: number } | null;
   floor: { sync: { ms: number; synced: number }; convergence: Dist; cpuSeconds: number } | null;
 }
@@ -79,7 +104,13 @@ class Fleets {
       firstError: a.firstError || b.firstError,
       strictErrors: a.strictErrors + b.strictErrors,
       firstStrictError: a.firstStrictError || b.firstStrictError,
+      cpuMs: a.cpuMs + b.cpuMs,
     }));
+  }
+  /** The fleet workers' CPU (s) since their first streams opened. */
+  async cpuSinceStart(): Promise<number> {
+    const s = await this.stats();
+    return (s.cpuMs - this.all.reduce((x, f) => x + f.cpuAtStartMs, 0)) / 1000;
   }
   async waitSynced(total: number, timeoutMs: number, t0: number): Promise<{ ms: number; synced: number }> {
     const startedAt = Math.min(...this.all.map((f) => f.startedAt));
@@ -140,7 +171,7 @@ function spreadOf(versions: VersionSeen[], kindPrefix: string, minAcks: number):
   return { ...dist(v.map((x) => x.last - x.first)), versions: v.length };
 }
 
-export async function runFleet(a: FleetArgs): Promise<FleetResult> {
+export async function runFleet(a: FleetArgs, sec: FleetSecurity | null = null): Promise<FleetResult> {
   const t0 = Date.now();
   const spec: MeshSpec = { services: a.services, endpoints: a.endpoints, zones: meshZones() };
   const errors: string[] = [];
@@ -167,6 +198,7 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
     workerFlags: a.workerFlags,
   });
 
+  if (a.secure && (a.target || a.viaRelays > 0)) throw new Error('--secure runs against our own global server only (no --target, no --via-relays)');
   if (a.target) return runAgainstTarget(a, result, fleetOpts(a.target, a.proxies, 'proxy'), t0);
   if (a.viaRelays > 0 && !relaysSupported()) throw new Error('relays not available in this build (edge-xds serve has no --role regional)');
 
@@ -174,17 +206,34 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
   let fleets: Fleets | null = null;
   let hb: Heartbeater | null = null;
   try {
-    log(`starting edge-xds serve${a.nodeFlags.length ? ` with node ${a.nodeFlags.join(' ')}` : ''}`, t0);
+    log(`starting edge-xds serve${a.secure ? ' (secure mode)' : ' --insecure'}${a.nodeFlags.length ? ` with node ${a.nodeFlags.join(' ')}` : ''}`, t0);
     const server = await startServer({
       dir: a.dir,
       name: 'global',
       nodeFlags: a.nodeFlags,
       args: ['--heartbeat-interval', '10s', ...a.serverArgs],
       logFile: a.serverLog ?? undefined,
+      secure: a.secure,
+      ca: a.secure && sec ? sec.ca : undefined,
     });
     servers.push(server);
-    log(`registering ${a.endpoints} endpoints over ${a.services} services in ${spec.zones.length} zones`, t0);
+    log(`pid ${server.pid}; registering ${a.endpoints} endpoints over ${a.services} services in ${spec.zones.length} zones${a.secure ? ' (HTTPS, admin token)' : ''}`, t0);
     await registerAll(server.baseUrl, spec);
+    let tls: FleetOptions['tls'];
+    let mintMs = 0;
+    if (a.secure) {
+      const m0 = Date.now();
+      let identities = sec?.identities;
+      if (!identities) {
+        const ids = Array.from({ length: a.proxies }, (_, i) => `proxy-r0-${i}`);
+        log(`minting ${ids.length} node certificates from the server's CA files (${server.security!.caCertFile})`, t0);
+        identities = await mintNodeIdentities({ certFile: server.security!.caCertFile, keyFile: server.security!.caKeyFile }, ids, {
+          progress: (d, n) => log(`  minted ${d}/${n}`, t0),
+        });
+      }
+      mintMs = Date.now() - m0;
+      tls = { caPem: server.security!.caPem, identities };
+    }
     hb = new Heartbeater(server.baseUrl, a.endpoints, 10_000);
     hb.start();
     // A steady mesh before the fleet connects: every endpoint has reported once and the
@@ -219,10 +268,13 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
       log(`${a.viaRelays} relays started`, t0);
     } else targets.push(`127.0.0.1:${server.xdsPort}`);
     const before = procSample(server.pid);
-    log(`opening ${a.proxies} ${a.mode} ADS streams from ${a.workers} workers per target x ${a.channels} channels`, t0);
+    log(
+      `opening ${a.proxies} ${a.mode} ADS streams from ${a.workers} workers per target x ${a.secure ? `one mTLS channel per proxy (${a.proxies} TLS connections)` : `${a.channels} channels`}`,
+      t0,
+    );
     hb.takeLatencies();
     const per = Math.ceil(a.proxies / targets.length);
-    fleets = new Fleets(await Promise.all(targets.map((t, i) => Fleet.start(fleetOpts(t, Math.min(per, a.proxies - i * per), `proxy-r${i}`)))));
+    fleets = new Fleets(await Promise.all(targets.map((t, i) => Fleet.start({ ...fleetOpts(t, Math.min(per, a.proxies - i * per), `proxy-r${i}`), tls }))));
     // While the fleet syncs: how late the server's event loop runs (prom-client's monitorEventLoopDelay, reset per scrape).
     const lag = { p99: [] as number[], max: 0 };
     let probing = true;
@@ -240,9 +292,10 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
       }
     })();
     const sync = await fleets.waitSynced(a.proxies, a.syncTimeoutMs, t0);
+    const afterSync = procSample(server.pid);
+    const fleetCpuSync = await fleets.cpuSinceStart();
     probing = false;
     await probe;
-    const afterSync = procSample(server.pid);
     result.sync = { ...sync, perStream: dist(await fleets.syncTimes()), heartbeatMs: dist(hb.takeLatencies()), loopDelayMs: { p99: dist(lag.p99).max, max: lag.max } };
     log(`initial sync: ${sync.synced}/${a.proxies} in ${(sync.ms / 1000).toFixed(2)} s`, t0);
     if (sync.synced < a.proxies) errors.push(`only ${sync.synced}/${a.proxies} proxies synced within ${a.syncTimeoutMs} ms`);
@@ -262,6 +315,7 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
     let others = 0;
     let affected = 0;
     await fleets.versions(true);
+    const beforeConv = procSample(server.pid);
     for (let round = 0; round < a.rounds; round++) {
       const ep = ((round >> 1) * 7) % a.endpoints;
       const cluster = serviceOf(ep, spec);
@@ -295,6 +349,7 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
       rounds: a.rounds,
     };
     result.spread = spreadOf(await fleets.versions(true), 'endpoint|', 1);
+    const afterConv = procSample(server.pid);
 
     // Churn: every endpoint heartbeats every 10 s with noisy load.
     if (a.churnMs > 0) {
@@ -329,12 +384,18 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
     result.cost = {
       cpuSeconds: end.cpuSeconds - before.cpuSeconds,
       cpuSecondsSync: afterSync.cpuSeconds - before.cpuSeconds,
+      cpuSecondsConvergence: afterConv.cpuSeconds - beforeConv.cpuSeconds,
+      fleetCpuSecondsSync: fleetCpuSync,
       peakRssBytes: end.hwmBytes,
       rssPerProxyBytes: (afterSync.rssBytes - before.rssBytes) / a.proxies,
       bytesPerProxy: metricSum(metricsSync, 'edge_xds_response_bytes_total') / a.proxies,
       globalStreams,
     };
-    void metricsEnd;
+    if (a.secure) {
+      const authDenials = metricSum(metricsEnd, 'edge_xds_auth_denials_total');
+      result.security = { connections: a.proxies, authDenials, mintMs };
+      if (authDenials > 0) errors.push(`${authDenials} authentication refusals counted by the server (edge_xds_auth_denials_total)`);
+    }
     const st = await fleets.stats();
     if (st.errors) errors.push(`${st.errors} stream errors (${st.firstError})`);
     if (hb.failed || hb.skipped)
@@ -342,7 +403,7 @@ export async function runFleet(a: FleetArgs): Promise<FleetResult> {
     await fleets.close();
     fleets = null;
 
-    if (a.floor && a.viaRelays === 0) {
+    if (a.floor && a.viaRelays === 0 && !a.secure) {
       const z = spec.zones[0];
       const fixture = await captureFixture(`127.0.0.1:${server.xdsPort}`, { id: 'floor-capture', userAgent: 'envoy', region: z.region, zone: z.zone }, serviceOf(0, spec));
       hb.stop();

@@ -1,8 +1,26 @@
 /** Messages between the fleet controller (parent) and its worker processes. */
 import type { FleetNode } from './fleet-wire';
 
+/** mTLS for the fleet (secure mode): the CA bundle that verifies the server, and each node's key and certificate chain. */
+export interface FleetTls {
+  caPem: string;
+  /** One per node of the `open` message, in the same order. */
+  identities: Array<{ keyPem: string; certPem: string }>;
+}
+
 export type ToWorker =
-  | { cmd: 'open'; target: string; mode: 'sotw' | 'delta'; strict: boolean; channels: number; batch: number; batchDelayMs: number; nodes: FleetNode[] }
+  | {
+      cmd: 'open';
+      target: string;
+      mode: 'sotw' | 'delta';
+      strict: boolean;
+      channels: number;
+      batch: number;
+      batchDelayMs: number;
+      nodes: FleetNode[];
+      /** Secure mode: every proxy gets its own channel (one TLS connection) with its own certificate; `channels` is ignored. */
+      tls?: FleetTls;
+    }
   | { cmd: 'stats'; req: number }
   | { cmd: 'sync-times'; req: number }
   | { cmd: 'mark'; req: number; id: number; cluster: string; at: number }
@@ -21,6 +39,8 @@ export interface WorkerStats {
   firstError: string;
   strictErrors: number;
   firstStrictError: string;
+  /** CPU time of the worker process so far (user + system, ms). */
+  cpuMs: number;
 }
 
 export interface MarkResult {
@@ -55,7 +75,7 @@ export interface VersionSeen {
 }
 
 export type FromWorker =
-  | { type: 'opened'; count: number; at: number; firstAt: number }
+  | { type: 'opened'; count: number; at: number; firstAt: number; /** Worker CPU (ms) just before its first stream opened. */ cpuAtFirstMs: number }
   | ({ type: 'stats'; req: number } & WorkerStats)
   | { type: 'sync-times'; req: number; times: number[] }
   | { type: 'marked'; req: number }

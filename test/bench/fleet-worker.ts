@@ -1,6 +1,7 @@
 /**
  * A fleet worker process (child_process.fork): many ADS streams over a few
- * shared HTTP/2 channels, each behaving like Envoy (wildcard CDS then LDS,
+ * shared HTTP/2 channels (or, with mTLS, one TLS channel per proxy with its
+ * own node certificate), each behaving like Envoy (wildcard CDS then LDS,
  * named EDS for every cluster, named RDS for the listener's route config,
  * ACK everything; delta ACKs by nonce). Decoding is cheap (fleet-wire): the
  * names, versions and bytes a proxy needs. Timings are epoch ms with
@@ -362,23 +363,37 @@ function handle(m: ToWorker): void {
     case 'open': {
       delta = m.mode === 'delta';
       strict = m.strict;
-      for (let i = 0; i < m.channels; i++) {
-        clients.push(
-          new grpc.Client(m.target, grpc.credentials.createInsecure(), {
-            'grpc.use_local_subchannel_pool': 1,
-            'grpc.max_receive_message_length': -1,
-            'grpc-node.flow_control_window': 4 * 1024 * 1024,
-            'grpc.keepalive_time_ms': 300_000,
-          }),
-        );
-      }
+      const channelOptions: grpc.ChannelOptions = {
+        'grpc.use_local_subchannel_pool': 1,
+        'grpc.max_receive_message_length': -1,
+        'grpc-node.flow_control_window': 4 * 1024 * 1024,
+        'grpc.keepalive_time_ms': 300_000,
+        // The server certificate names localhost as well as 127.0.0.1; an IP as TLS ServerName draws a deprecation warning (RFC 6066).
+        ...(m.tls ? { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' } : {}),
+      };
+      const tls = m.tls;
+      // Insecure: the proxies share `channels` HTTP/2 connections. Secure: a connection's client certificate is one
+      // node's identity (and the server checks node.id against it), so each proxy has its own channel, as an Envoy has.
+      if (!tls) for (let i = 0; i < m.channels; i++) clients.push(new grpc.Client(m.target, grpc.credentials.createInsecure(), channelOptions));
+      // Each proxy's credentials (its TLS context: key, chain, CA) are made before the first stream opens, so that
+      // the sync clock does not count them: real proxies make theirs on their own machines, in parallel.
+      const caPem = tls ? Buffer.from(tls.caPem) : null;
+      const creds = tls ? tls.identities.map((id) => grpc.credentials.createSsl(caPem, Buffer.from(id.keyPem), Buffer.from(id.certPem))) : [];
+      const clientOf = (i: number): grpc.Client => {
+        if (!tls) return clients[i % clients.length];
+        const c = new grpc.Client(m.target, creds[i]!, channelOptions);
+        clients.push(c);
+        return c;
+      };
       // Open in small batches so the server sees a ramp, not one burst.
       let i = 0;
+      const cpu0 = process.cpuUsage();
+      const cpuAtFirstMs = (cpu0.user + cpu0.system) / 1000;
       const step = (): void => {
         const end = Math.min(m.nodes.length, i + m.batch);
-        for (; i < end; i++) streams.push(new Proxy(m.nodes[i], clients[i % clients.length], now()));
+        for (; i < end; i++) streams.push(new Proxy(m.nodes[i], clientOf(i), now()));
         if (i < m.nodes.length) setTimeout(step, m.batchDelayMs);
-        else send({ type: 'opened', count: streams.length, at: now(), firstAt: streams[0]?.openedAt ?? now() });
+        else send({ type: 'opened', count: streams.length, at: now(), firstAt: streams[0]?.openedAt ?? now(), cpuAtFirstMs });
       };
       step();
       return;
@@ -391,7 +406,8 @@ function handle(m: ToWorker): void {
           synced++;
           lastSync = Math.max(lastSync, s.syncedAt);
         }
-      send({ type: 'stats', req: m.req, streams: streams.length, synced, lastSync, ...stats });
+      const cpu = process.cpuUsage();
+      send({ type: 'stats', req: m.req, streams: streams.length, synced, lastSync, ...stats, cpuMs: (cpu.user + cpu.system) / 1000 });
       return;
     }
     case 'sync-times':

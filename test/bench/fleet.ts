@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { FleetNode } from './fleet-wire';
-import type { FromWorker, MarkResult, StreamSummary, ToWorker, VersionSeen, WorkerStats } from './fleet-protocol';
+import type { FleetTls, FromWorker, MarkResult, StreamSummary, ToWorker, VersionSeen, WorkerStats } from './fleet-protocol';
 
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
@@ -35,6 +35,11 @@ export interface FleetOptions {
   batchDelayMs?: number;
   /** Extra node flags for the worker processes (--cpu-prof ...). */
   workerFlags?: string[];
+  /**
+   * mTLS (a secure-mode server): the CA bundle and each proxy's key and certificate chain by node id
+   * (spiffe://<trust-domain>/node/<id>). Every proxy then has its own channel; channelsPerWorker is ignored.
+   */
+  tls?: { caPem: string; identities: Map<string, { keyPem: string; certPem: string }> };
 }
 
 export function fleetNodes(opts: FleetOptions): FleetNode[] {
@@ -58,6 +63,8 @@ export class Fleet {
   openedAt = 0;
   /** When the first stream was opened (sync times count from here). */
   startedAt = Infinity;
+  /** The workers' CPU (ms, summed) just before their first streams opened. */
+  cpuAtStartMs = 0;
 
   private constructor(readonly opts: FleetOptions) {}
 
@@ -82,6 +89,7 @@ export class Fleet {
             this.opened++;
             this.openedAt = Math.max(this.openedAt, m.at);
             this.startedAt = Math.min(this.startedAt, m.firstAt);
+            this.cpuAtStartMs += m.cpuAtFirstMs;
             if (this.opened === n) resolve();
             return;
           }
@@ -94,6 +102,18 @@ export class Fleet {
           if (this.opened < n) reject(new Error(`fleet worker ${w} exited (${code}) before opening its streams`));
         });
         const mine = nodes.filter((_, i) => i % n === w);
+        let tls: FleetTls | undefined;
+        if (this.opts.tls) {
+          const ids = this.opts.tls.identities;
+          tls = {
+            caPem: this.opts.tls.caPem,
+            identities: mine.map((node) => {
+              const id = ids.get(node.id);
+              if (!id) throw new Error(`fleet: no certificate for ${node.id}`);
+              return id;
+            }),
+          };
+        }
         this.send(child, {
           cmd: 'open',
           target: this.opts.target,
@@ -103,6 +123,7 @@ export class Fleet {
           batch: this.opts.batch ?? 100,
           batchDelayMs: this.opts.batchDelayMs ?? 5,
           nodes: mine,
+          tls,
         });
       }
     });
@@ -137,7 +158,7 @@ export class Fleet {
 
   async stats(): Promise<WorkerStats> {
     const all = await this.ask<Extract<FromWorker, { type: 'stats' }>>((req) => ({ cmd: 'stats', req }));
-    const out: WorkerStats = { streams: 0, synced: 0, lastSync: 0, responses: 0, bytes: 0, errors: 0, firstError: '', strictErrors: 0, firstStrictError: '' };
+    const out: WorkerStats = { streams: 0, synced: 0, lastSync: 0, responses: 0, bytes: 0, errors: 0, firstError: '', strictErrors: 0, firstStrictError: '', cpuMs: 0 };
     for (const s of all) {
       out.streams += s.streams;
       out.synced += s.synced;
@@ -148,6 +169,7 @@ export class Fleet {
       out.firstError ||= s.firstError;
       out.strictErrors += s.strictErrors;
       out.firstStrictError ||= s.firstStrictError;
+      out.cpuMs += s.cpuMs;
     }
     return out;
   }

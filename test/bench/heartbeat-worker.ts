@@ -1,10 +1,14 @@
 /**
  * Load generator thread of the heartbeat benchmark: `connections` concurrent
  * keep-alive loops, each sending POST /v1/nodes/{id}/heartbeat back to back,
- * until the deadline or the request budget is used up.
+ * until the deadline or the request budget is used up. With `bindings`
+ * (the secure bench, test/bench/secure.ts) connection k heartbeats only its
+ * node, with that node's credential: a client certificate on a TLS
+ * connection, or a bearer token; with `tls` the raw client speaks HTTPS.
  */
 import http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import { parentPort, workerData } from 'node:worker_threads';
 
 export interface WorkerConfig {
@@ -17,11 +21,32 @@ export interface WorkerConfig {
   measureFromMs: number;
   /** 'raw': minimal HTTP/1.1 keep-alive client on net.Socket (cheap); 'http': node:http with a keep-alive Agent. */
   client: 'raw' | 'http';
+  /** HTTPS (raw client only): the CA bundle that verifies the server. */
+  tls?: { caPem: string };
+  /** One per connection (raw client only): the node it heartbeats, and its credential (bearer token and/or client certificate). */
+  bindings?: ConnectionBinding[];
+}
+
+export interface ConnectionBinding {
+  nodeId: string;
+  token?: string;
+  keyPem?: string;
+  certPem?: string;
 }
 
 export type WorkerMessage =
   | { type: 'progress'; done: number; errors: number }
-  | { type: 'done'; done: number; errors: number; measured: number; firstMeasuredAt: number; lastDoneAt: number; latencies: Float64Array; statuses: Record<string, number> };
+  | {
+      type: 'done';
+      done: number;
+      errors: number;
+      measured: number;
+      firstMeasuredAt: number;
+      lastDoneAt: number;
+      latencies: Float64Array;
+      statuses: Record<string, number>;
+      firstError?: string;
+    };
 
 const cfg = workerData as WorkerConfig;
 const agent = new http.Agent({ keepAlive: true, maxSockets: cfg.connections, maxFreeSockets: cfg.connections });
@@ -35,6 +60,7 @@ let measured = 0;
 let firstMeasuredAt = 0;
 let lastDoneAt = 0;
 let latencies = new Float64Array(1 << 16);
+let firstError = '';
 const statuses: Record<string, number> = {};
 
 function body(): Buffer {
@@ -61,9 +87,11 @@ function record(status: number, ms: number, startedWall: number): void {
 }
 
 /** One keep-alive connection speaking just enough HTTP/1.1 (one request at a time, no pipelining). */
-function rawLoop(): Promise<void> {
+function rawLoop(k: number): Promise<void> {
+  const bound = cfg.bindings?.[k % cfg.bindings.length];
+  const auth = bound?.token ? `Authorization: Bearer ${bound.token}\r\n` : '';
   return new Promise((resolve) => {
-    const sock = net.connect(cfg.port, '127.0.0.1');
+    const sock = cfg.tls ? tls.connect({ host: '127.0.0.1', port: cfg.port, ca: cfg.tls.caPem, key: bound?.keyPem, cert: bound?.certPem }) : net.connect(cfg.port, '127.0.0.1');
     sock.setNoDelay(true);
     sock.setEncoding('latin1');
     let buf = '';
@@ -75,13 +103,16 @@ function rawLoop(): Promise<void> {
         return;
       }
       issued++;
-      const id = cfg.nodeIds[(Math.random() * cfg.nodeIds.length) | 0];
+      const id = bound ? bound.nodeId : cfg.nodeIds[(Math.random() * cfg.nodeIds.length) | 0];
       const payload = body().toString('latin1');
       started = performance.now();
       startedWall = Date.now();
-      sock.write(`POST /v1/nodes/${id}/heartbeat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`, 'latin1');
+      sock.write(
+        `POST /v1/nodes/${id}/heartbeat HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`,
+        'latin1',
+      );
     };
-    sock.on('connect', send);
+    sock.on(cfg.tls ? 'secureConnect' : 'connect', send);
     sock.on('data', (chunk: string) => {
       buf += chunk;
       for (;;) {
@@ -96,7 +127,8 @@ function rawLoop(): Promise<void> {
         send();
       }
     });
-    sock.on('error', () => {
+    sock.on('error', (err: Error) => {
+      firstError ||= err.message;
       done++;
       errors++;
       statuses.error = (statuses.error ?? 0) + 1;
@@ -148,9 +180,11 @@ async function loop(): Promise<void> {
 
 const progress = setInterval(() => parentPort?.postMessage({ type: 'progress', done, errors } satisfies WorkerMessage), 1000);
 
-void Promise.all(Array.from({ length: cfg.connections }, () => (cfg.client === 'raw' ? rawLoop() : loop()))).then(() => {
+if ((cfg.tls || cfg.bindings) && cfg.client !== 'raw') throw new Error('heartbeat worker: TLS and per-connection credentials need the raw client');
+
+void Promise.all(Array.from({ length: cfg.connections }, (_, k) => (cfg.client === 'raw' ? rawLoop(k) : loop()))).then(() => {
   clearInterval(progress);
   agent.destroy();
-  const msg: WorkerMessage = { type: 'done', done, errors, measured, firstMeasuredAt, lastDoneAt, latencies: latencies.slice(0, measured), statuses };
+  const msg: WorkerMessage = { type: 'done', done, errors, measured, firstMeasuredAt, lastDoneAt, latencies: latencies.slice(0, measured), statuses, firstError };
   parentPort?.postMessage(msg);
 });

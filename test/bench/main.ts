@@ -5,6 +5,9 @@
  *   fleet    --proxies N --services S --endpoints E --mode sotw|delta [--via-relays R] [--target HOST:PORT]
  *            [--out results.json] [--workers 2] [--channels 8] [--rounds 4] [--churn 60s] [--observe 30s]
  *            [--settle 12s] [--no-floor] [--node-flags "--cpu-prof --cpu-prof-dir=DIR"] [--worker-flags "..."] [--server-args "..."] [--server-log FILE] [--no-write]
+ *            [--secure] (secure mode: HTTPS with the admin token, one mTLS channel per proxy; no floor, relays or --target)
+ *   secure   secure mode (#13) against --insecure in one run: REST heartbeats at saturation and fleet sync/convergence,
+ *            ratios against 1.3x (test/bench/secure.ts; --proxies 1000 --mode sotw|delta|both --connections 200 --repeat 1 ...)
  *   pushes   EDS pushes under noisy heartbeats, hysteresis on/off (test/bench/pushes.ts) [--short] [--write]
  *   encode   encodedResource's writer against the hand-written one it replaced (test/bench/encode.ts, seconds)
  * Results: JSON (--out, default docs/bench-results/fleet-<mode>-<N>.json) and a table appended to docs/BENCHMARKS.md.
@@ -17,6 +20,7 @@ import { runFleet, writeJson, type FleetArgs, type FleetResult } from './fleet-b
 import { runPushes } from './pushes';
 import { runEncodeBench } from './encode';
 import { appendToBenchmarks, markdown } from './report';
+import { runSecure } from './secure';
 
 function flag(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
@@ -55,6 +59,7 @@ function fleetArgs(argv: string[], defaults: Partial<FleetArgs> = {}): FleetArgs
     workerFlags: split(flag(argv, 'worker-flags')),
     serverArgs: split(flag(argv, 'server-args')),
     serverLog: flag(argv, 'server-log') ?? null,
+    secure: argv.includes('--secure'),
     dir: fs.mkdtempSync(path.join(os.tmpdir(), 'edge-xds-fleet-')),
   };
 }
@@ -70,7 +75,7 @@ async function runAll(command: string, list: FleetArgs[], argv: string[]): Promi
       const out =
         flag(argv, 'out') && list.length === 1
           ? path.resolve(flag(argv, 'out')!)
-          : path.join(RESULTS_DIR, `fleet-${a.target ? 'target-' : ''}${a.mode}-${a.proxies}${a.viaRelays ? `-relays${a.viaRelays}` : ''}.json`);
+          : path.join(RESULTS_DIR, `fleet-${a.target ? 'target-' : ''}${a.secure ? 'secure-' : ''}${a.mode}-${a.proxies}${a.viaRelays ? `-relays${a.viaRelays}` : ''}.json`);
       writeJson(out, r);
       console.log(`[fleet] results written to ${out}`);
     } finally {
@@ -89,7 +94,8 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const sub = argv[0] && !argv[0].startsWith('--') ? argv[0] : 'short';
   const rest = sub === 'short' ? argv : argv.slice(1);
-  const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
+  const quote = (x: string): string => (/^[\w@%+=:,./-]+$/.test(x) ? x : `"${x.replace(/(["\\$`])/g, '\\$1')}"`);
+  const command = `npm run bench${argv.length ? ` -- ${argv.map(quote).join(' ')}` : ''}`;
   if (sub === 'fleet') {
     await runAll(command, [fleetArgs(rest)], rest);
   } else if (sub === 'short') {
@@ -105,10 +111,12 @@ async function main(): Promise<void> {
     );
   } else if (sub === 'encode') {
     runEncodeBench();
+  } else if (sub === 'secure') {
+    await runSecure(rest, command);
   } else if (sub === 'pushes') {
     await runPushes(rest, command);
   } else {
-    throw new Error(`unknown bench subcommand ${sub} (fleet, full, pushes, encode, or none for the short profile)`);
+    throw new Error(`unknown bench subcommand ${sub} (fleet, full, secure, pushes, encode, or none for the short profile)`);
   }
 }
 

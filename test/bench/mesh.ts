@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { Zone } from './fleet';
 
 export const REGIONS = [
@@ -52,19 +53,50 @@ export function registrationBody(i: number, spec: MeshSpec): Record<string, unkn
 // endpoints each have their own connection), so the bench measured health flaps it caused itself.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
+/** A secure-mode server's REST credentials: its CA bundle and a bearer token (the bench uses the admin token). */
+export interface RestCredentials {
+  caPem: string;
+  token: string;
+}
+
+/** https:// origins -> their agent (trusting the server's CA) and bearer token. */
+const secureOrigins = new Map<string, { agent: https.Agent; authorization: string }>();
+
+/** Makes post/getText/heartbeat/registerAll/Heartbeater speak HTTPS with `creds` to `base` (an https:// URL). */
+export function useRestCredentials(base: string, creds: RestCredentials): void {
+  const origin = new URL(base).origin;
+  secureOrigins.get(origin)?.agent.destroy();
+  secureOrigins.set(origin, { agent: new https.Agent({ keepAlive: true, maxSockets: 256, ca: creds.caPem }), authorization: `Bearer ${creds.token}` });
+}
+
+export function forgetRestCredentials(base: string): void {
+  const origin = new URL(base).origin;
+  secureOrigins.get(origin)?.agent.destroy();
+  secureOrigins.delete(origin);
+}
+
+/** node:http or node:https, the agent, and headers for a URL (https needs useRestCredentials first). */
+function transport(url: URL): { mod: typeof http | typeof https; agent: http.Agent; headers: Record<string, string> } {
+  if (url.protocol !== 'https:') return { mod: http, agent, headers: {} };
+  const s = secureOrigins.get(url.origin);
+  if (!s) throw new Error(`${url.origin}: HTTPS without credentials (call useRestCredentials first)`);
+  return { mod: https, agent: s.agent, headers: { authorization: s.authorization } };
+}
+
 export function post(base: string, p: string, body: unknown, method = 'POST'): Promise<number> {
   const url = new URL(p, base);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const t = transport(url);
   return new Promise((resolve, reject) => {
-    const req = http.request(
+    const req = t.mod.request(
       {
         host: url.hostname,
         port: url.port,
         path: url.pathname,
         method,
-        agent,
+        agent: t.agent,
         timeout: 10_000,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+        headers: { ...t.headers, ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}) },
       },
       (res) => {
         res.resume();
@@ -77,10 +109,49 @@ export function post(base: string, p: string, body: unknown, method = 'POST'): P
   });
 }
 
+/** Like post, with the JSON answer (status and parsed body). */
+export function postJson<T = unknown>(base: string, p: string, body: unknown): Promise<{ status: number; json: T }> {
+  const url = new URL(p, base);
+  const payload = Buffer.from(JSON.stringify(body));
+  const t = transport(url);
+  return new Promise((resolve, reject) => {
+    const req = t.mod.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        agent: t.agent,
+        timeout: 30_000,
+        headers: { ...t.headers, 'content-type': 'application/json', 'content-length': String(payload.length) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown = null;
+          try {
+            json = text ? JSON.parse(text) : null;
+          } catch {
+            json = text;
+          }
+          resolve({ status: res.statusCode ?? 0, json: json as T });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`POST ${p} timed out`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 export function getText(base: string, p: string): Promise<string> {
   const url = new URL(p, base);
+  const t = transport(url);
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: url.hostname, port: url.port, path: url.pathname + url.search, agent, timeout: 30_000 }, (res) => {
+    const req = t.mod.get({ host: url.hostname, port: url.port, path: url.pathname + url.search, agent: t.agent, headers: t.headers, timeout: 30_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));

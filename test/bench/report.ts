@@ -114,7 +114,7 @@ const ROWS: Row[] = [
 ];
 
 export function markdown(command: string, results: FleetResult[]): string {
-  const head = `| | ${results.map((r) => `${r.args.target ? `target ${r.args.target}` : 'edge-xds'} ${r.args.mode}`).join(' | ')} |`;
+  const head = `| | ${results.map((r) => `${r.args.target ? `target ${r.args.target}` : r.args.secure ? 'edge-xds (secure)' : 'edge-xds'} ${r.args.mode}`).join(' | ')} |`;
   const sep = `|---|${results.map(() => '---').join('|')}|`;
   const rows = ROWS.map((row) => `| ${row.label} | ${results.map((r) => row.cell(r)).join(' | ')} |`);
   return [

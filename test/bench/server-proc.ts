@@ -6,11 +6,15 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CLI_PATH } from '../helpers/cli-server';
+import { forgetRestCredentials, useRestCredentials } from './mesh';
 
 export interface BenchServer {
   httpPort: number;
   xdsPort: number;
+  /** http://127.0.0.1:PORT, or https:// in secure mode (mesh.ts's REST helpers then use the admin token). */
   baseUrl: string;
+  /** Secure mode: the CA files (`<dir>/pki/`), the CA bundle and the admin token the server created at its first start. */
+  security: { caCertFile: string; caKeyFile: string; caPem: string; adminToken: string } | null;
   pid: number;
   process: ChildProcess;
   output(): string;
@@ -27,6 +31,8 @@ export async function startServer(opts: {
   logFile?: string;
   /** Secure mode (TLS, credentials) instead of --insecure. */
   secure?: boolean;
+  /** Secure mode: run with this CA (--ca-cert/--ca-key) instead of creating one under `<dir>/pki/`. */
+  ca?: { certFile: string; keyFile: string };
 }): Promise<BenchServer> {
   const readyFile = path.join(opts.dir, `${opts.name}-ready.json`);
   const args = [
@@ -43,7 +49,7 @@ export async function startServer(opts: {
     path.join(opts.dir, `${opts.name}.db`),
     '--db-sync',
     'normal',
-    ...(opts.secure ? [] : ['--insecure']),
+    ...(opts.secure ? (opts.ca ? ['--ca-cert', opts.ca.certFile, '--ca-key', opts.ca.keyFile] : []) : ['--insecure']),
     '--ready-file',
     readyFile,
     '--log-level',
@@ -77,13 +83,29 @@ export async function startServer(opts: {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+  let security: BenchServer['security'] = null;
+  const baseUrl = `${opts.secure ? 'https' : 'http'}://127.0.0.1:${ports.httpPort}`;
+  if (opts.secure) {
+    // Guard.open writes <db folder>/pki/ca.pem (unless --ca-cert) and <db folder>/admin-token before the server listens.
+    const caCertFile = opts.ca?.certFile ?? path.join(opts.dir, 'pki', 'ca.pem');
+    const caKeyFile = opts.ca?.keyFile ?? path.join(opts.dir, 'pki', 'ca-key.pem');
+    try {
+      security = { caCertFile, caKeyFile, caPem: fs.readFileSync(caCertFile, 'utf8'), adminToken: fs.readFileSync(path.join(opts.dir, 'admin-token'), 'utf8').trim() };
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
+    useRestCredentials(baseUrl, { caPem: security.caPem, token: security.adminToken });
+  }
   return {
     ...ports,
-    baseUrl: `http://127.0.0.1:${ports.httpPort}`,
+    baseUrl,
+    security,
     pid: child.pid!,
     process: child,
     output: () => out,
     stop: async () => {
+      if (security) forgetRestCredentials(baseUrl);
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

@@ -6,7 +6,7 @@
  * counted, logged and written as events.
  */
 import type { Logger, Metrics } from '../observability';
-import { identityOf, type Identity } from './identity';
+import { identityOfDer, type Identity } from './identity';
 import { RevocationList } from './revocation';
 import { hashToken, parseToken, sameHash, API_TOKEN_PREFIX, type ApiRole } from './token-format';
 
@@ -137,7 +137,7 @@ export class CredentialBook {
     const key = cert.raw.toString('base64');
     let identity = this.certIdentities.get(key);
     if (identity === undefined) {
-      identity = identityOf({ raw: cert.raw }, this.trustDomain);
+      identity = identityOfDer(cert.raw, this.trustDomain);
       if (this.certIdentities.size >= 10_000) this.certIdentities.delete(this.certIdentities.keys().next().value as string);
       this.certIdentities.set(key, identity);
     }
@@ -203,10 +203,9 @@ export class CredentialBook {
     }
   }
 
-  /** Revocations changed: certificates are judged again. */
+  /** Revocations changed (checked on every use, after the identity lookup: the identity cache stays). */
   setRevocations(r: RevocationList): void {
     this.revocations = r;
-    this.certIdentities.clear();
   }
 
   snapshot(): CredentialSnapshot {

@@ -194,6 +194,8 @@ export async function startServer(opts: ServerOptions, logger?: Logger, extras: 
     const handler = withHeartbeatFastPath(app, { registry, apiToken: opts.apiToken, logger: log.child({ component: 'api' }), guard: authn });
     if (serverTls) {
       const secure = https.createServer({ keepAliveTimeout: 30_000, ...contextOf(serverTls()), requestCert: true, rejectUnauthorized: false }, handler);
+      // A connection's client certificate is read once (api/auth.ts): it may not change by renegotiation.
+      secure.on('secureConnection', (socket) => socket.disableRenegotiation());
       onTlsChanged((t) => {
         secure.setSecureContext(contextOf(t));
         credentials?.renew(t);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, webcrypto } from 'node:crypto';
 import { createCaPem, identityOf, identityUri, issueFromCsr, loadCa, makeKeyAndCsr, parseIdentity } from '../../src/security';
+import { identityOfDer } from '../../src/security/identity';
 import { x509 } from '../../src/security/x509';
 import { makeCaCert } from './helpers';
 
@@ -99,4 +100,52 @@ test('identityOf refuses a certificate with two URI SANs or none', async () => {
     { type: 'url', value: 'spiffe://edge.test/relay/r1' },
   ]);
   assert.deepEqual(identityOf(one, TD), { kind: 'relay', id: 'r1' });
+});
+
+test('identityOfDer (node:crypto, the request path) answers exactly as identityOf (the X.509 library) on every kind of certificate', async () => {
+  const root = await makeCaCert({ cn: 'root' });
+  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const make = async (sans: x509.JsonGeneralNames, ca = false): Promise<x509.X509Certificate> =>
+    x509.X509CertificateGenerator.create({
+      subject: 'CN=x',
+      issuer: root.cert.subjectName,
+      publicKey: keys.publicKey,
+      signingKey: root.key,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      extensions: [new x509.BasicConstraintsExtension(ca), ...(sans.length ? [new x509.SubjectAlternativeNameExtension(sans)] : [])],
+    });
+  const url = (value: string) => ({ type: 'url' as const, value });
+  const cases: x509.JsonGeneralNames[] = [
+    [url('spiffe://edge.test/node/a')],
+    [url('spiffe://edge.test/relay/r-1')],
+    [{ type: 'dns', value: 'a.edge.test' }, url('spiffe://edge.test/node/n1'), { type: 'ip', value: '10.0.0.1' }],
+    [url('spiffe://edge.test/node/a'), url('spiffe://edge.test/node/b')],
+    [url('spiffe://other.test/node/a')],
+    [url('spiffe://edge.test/node/a,b')],
+    [url('spiffe://edge.test/node/"a"')],
+    [url('spiffe://edge.test/node/a, URI:spiffe://edge.test/node/b')],
+    [url('spiffe://edge.test/node/a/extra')],
+    [url('spiffe://edge.test/admin/a')],
+    [url('spiffe://edge.test/node/A')],
+    [url('spiffe://edge.test/node/a?x=1')],
+    [url('https://edge.test/node/a')],
+    [{ type: 'dns', value: 'spiffe.edge.test' }],
+    [{ type: 'email', value: 'URI:spiffe://edge.test/node/a' }],
+    [],
+  ];
+  for (const sans of cases) {
+    for (const ca of [false, true]) {
+      const cert = await make(sans, ca);
+      const der = Buffer.from(cert.rawData);
+      assert.deepEqual(identityOfDer(der, TD), identityOf(der, TD), `${JSON.stringify(sans)} ca=${ca}`);
+    }
+  }
+  // Issued by the CA the way enrollment does.
+  const pem = await createCaPem(TD);
+  const ca = await loadCa(pem.certPem, pem.keyPem, { trustDomain: TD });
+  const { csrPem } = await makeKeyAndCsr({ kind: 'node', id: 'n1' });
+  const issued = new X509Certificate((await issueFromCsr(ca, csrPem, { kind: 'node', id: 'n1' })).certPem);
+  assert.deepEqual(identityOfDer(issued.raw, TD), { kind: 'node', id: 'n1' });
+  assert.equal(identityOfDer(new X509Certificate(ca.certPem).raw, TD), null);
+  assert.equal(identityOfDer(Buffer.from('garbage'), TD), null);
 });
